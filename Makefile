@@ -1,0 +1,55 @@
+# Two commands: `make run` (the portal on embedded defaults) and `make test`.
+# Both build on `make install`, which only does work when its inputs changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: install run test lint format lock migrate demo worker clean bench
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Regenerate the pinned versions after changing ranges in pyproject.toml.
+lock:
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe -o requirements.lock pyproject.toml
+
+migrate: install
+	PORTAL_DEMO=1 $(BIN)/python manage.py migrate --no-input
+
+# The demo: seed the catalog, demo accounts and a local deploy repository,
+# then web + worker + beat under one process manager (Procfile).
+run: install
+	PORTAL_DEMO=1 $(BIN)/python manage.py migrate --no-input
+	PORTAL_DEMO=1 $(BIN)/python manage.py seed_catalog
+	PORTAL_DEMO=1 $(BIN)/python manage.py demo_accounts
+	PORTAL_DEMO=1 DEBUG=$${DEBUG:-1} PORTAL_PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/review_queue.py
+
+clean:
+	rm -rf var/test var/broker

@@ -1,0 +1,73 @@
+"""Who may do what. The UI and the API both ask these functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubs.models import Hub, HubRequest
+from hubs.states import REQUEST_EDITABLE, RequestState
+
+REVIEWERS_GROUP = "reviewers"
+
+
+def is_operator(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_superuser)
+
+
+def is_reviewer(user: Any) -> bool:
+    """Reviewers are members of the `reviewers` group; operators review too."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_is_reviewer", None)
+    if cached is None:
+        cached = user.groups.filter(name=REVIEWERS_GROUP).exists()
+        user._is_reviewer = cached
+    return bool(cached)
+
+
+def can_view_request(user: Any, request: HubRequest) -> bool:
+    return bool(user.is_authenticated and (request.requester_id == user.pk or is_reviewer(user)))
+
+
+def can_edit_request(user: Any, request: HubRequest) -> bool:
+    return bool(
+        user.is_authenticated
+        and request.requester_id == user.pk
+        and request.state in REQUEST_EDITABLE
+    )
+
+
+def can_review_request(user: Any, request: HubRequest) -> bool:
+    """Reviewers decide on others' requests; an operator may decide on their own."""
+    if not is_reviewer(user):
+        return False
+    return request.requester_id != user.pk or is_operator(user)
+
+
+def can_withdraw_request(user: Any, request: HubRequest) -> bool:
+    return bool(
+        user.is_authenticated
+        and request.requester_id == user.pk
+        and request.state
+        in (RequestState.DRAFT, RequestState.SUBMITTED, RequestState.CHANGES_REQUESTED)
+    )
+
+
+def can_view_hub(user: Any, hub: Hub) -> bool:
+    if not user.is_authenticated:
+        return False
+    if is_reviewer(user):
+        return True
+    if (
+        hub.request_id is not None
+        and hub.request is not None
+        and hub.request.requester_id == user.pk
+    ):
+        return True
+    return (
+        hub.community_id is not None
+        and hub.community is not None
+        and hub.community.leads.filter(pk=user.pk).exists()
+    )

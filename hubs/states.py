@@ -1,0 +1,146 @@
+"""Every state of every stateful object, and the transitions allowed between them.
+
+This module is the one place that knows which move is legal; actions call
+`check()` before they change a state and the database update itself is
+conditional on the state read (see hubs/actions.py), so a race loses cleanly.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class IllegalTransition(Exception):
+    """A move the state table does not allow (answered 409 by the API)."""
+
+    def __init__(self, kind: str, current: str, target: str, message: str = "") -> None:
+        self.kind, self.current, self.target = kind, current, target
+        super().__init__(
+            message or f"This {kind} is {_words(current)}; it cannot be moved to {_words(target)}."
+        )
+
+
+def _words(state: str) -> str:
+    return state.replace("_", " ")
+
+
+class RequestState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Waiting for review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    RequestState.DRAFT: frozenset({RequestState.SUBMITTED, RequestState.WITHDRAWN}),
+    RequestState.SUBMITTED: frozenset(
+        {
+            RequestState.APPROVED,
+            RequestState.REJECTED,
+            RequestState.CHANGES_REQUESTED,
+            RequestState.WITHDRAWN,
+        }
+    ),
+    RequestState.CHANGES_REQUESTED: frozenset({RequestState.SUBMITTED, RequestState.WITHDRAWN}),
+    RequestState.APPROVED: frozenset(),
+    RequestState.REJECTED: frozenset(),
+    RequestState.WITHDRAWN: frozenset(),
+}
+# The requester may change the spec only in these states.
+REQUEST_EDITABLE = frozenset({RequestState.DRAFT, RequestState.CHANGES_REQUESTED})
+REQUEST_OPEN = frozenset(
+    {RequestState.DRAFT, RequestState.SUBMITTED, RequestState.CHANGES_REQUESTED}
+)
+REQUEST_FINAL = frozenset({RequestState.APPROVED, RequestState.REJECTED, RequestState.WITHDRAWN})
+
+
+class HubState(models.TextChoices):
+    PROVISIONING = "provisioning", "Provisioning"
+    ACTIVE = "active", "Active"
+    UPDATING = "updating", "Updating"
+    DECOMMISSIONING = "decommissioning", "Decommissioning"
+    DECOMMISSIONED = "decommissioned", "Decommissioned"
+    FAILED = "failed", "Failed"
+
+
+HUB_TRANSITIONS: dict[str, frozenset[str]] = {
+    HubState.PROVISIONING: frozenset({HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING}),
+    HubState.ACTIVE: frozenset({HubState.UPDATING, HubState.DECOMMISSIONING}),
+    HubState.UPDATING: frozenset({HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING}),
+    # A failed hub can be retried (a new deployment moves it back on) or removed.
+    HubState.FAILED: frozenset(
+        {HubState.PROVISIONING, HubState.UPDATING, HubState.DECOMMISSIONING}
+    ),
+    HubState.DECOMMISSIONING: frozenset({HubState.DECOMMISSIONED, HubState.FAILED}),
+    HubState.DECOMMISSIONED: frozenset(),
+}
+# A hub in one of these states has (or is getting) a running deployment.
+HUB_LIVE = frozenset({HubState.PROVISIONING, HubState.ACTIVE, HubState.UPDATING, HubState.FAILED})
+
+
+class DeploymentState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    AWAITING_MERGE = "awaiting_merge", "Awaiting merge"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    DeploymentState.QUEUED: frozenset(
+        {
+            DeploymentState.RUNNING,
+            DeploymentState.FAILED,
+            DeploymentState.SUPERSEDED,
+        }
+    ),
+    DeploymentState.RUNNING: frozenset(
+        {
+            # back to queued: a transient fault, retried with backoff, or the
+            # sweeper re-queueing work a lost worker left behind
+            DeploymentState.QUEUED,
+            DeploymentState.AWAITING_MERGE,
+            DeploymentState.SUCCEEDED,
+            DeploymentState.FAILED,
+            DeploymentState.SUPERSEDED,
+        }
+    ),
+    DeploymentState.AWAITING_MERGE: frozenset(
+        {
+            DeploymentState.SUCCEEDED,
+            DeploymentState.FAILED,
+            DeploymentState.SUPERSEDED,
+            # the pull request was updated after its base branch moved
+            DeploymentState.RUNNING,
+        }
+    ),
+    DeploymentState.SUCCEEDED: frozenset(),
+    # a failed deployment may be retried by staff
+    DeploymentState.FAILED: frozenset({DeploymentState.QUEUED}),
+    DeploymentState.SUPERSEDED: frozenset(),
+}
+DEPLOYMENT_ACTIVE = frozenset(
+    {DeploymentState.QUEUED, DeploymentState.RUNNING, DeploymentState.AWAITING_MERGE}
+)
+DEPLOYMENT_FINAL = frozenset(
+    {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.SUPERSEDED}
+)
+
+_TABLES = {
+    "request": REQUEST_TRANSITIONS,
+    "hub": HUB_TRANSITIONS,
+    "deployment": DEPLOYMENT_TRANSITIONS,
+}
+
+
+def allowed(kind: str, current: str, target: str) -> bool:
+    return target in _TABLES[kind].get(current, frozenset())
+
+
+def check(kind: str, current: str, target: str) -> None:
+    """Raise IllegalTransition unless `kind` may move from `current` to `target`."""
+    if not allowed(kind, current, target):
+        raise IllegalTransition(kind, current, target)

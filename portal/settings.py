@@ -1,0 +1,302 @@
+"""Settings, read from the environment (every variable is listed in README.md).
+
+One module, no class-based settings: defaults give an embedded demo (SQLite,
+a server-less Celery broker, a local bare git repository) and every default
+can be replaced by an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """Read NAME, or the contents of the file named by NAME_FILE (for Docker secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return env.str(name, default=default)
+
+
+VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.bool("DEBUG", default=False)
+# Demo mode generates the secrets a first run needs into var/ instead of
+# requiring them; `make run` turns it on, production must not.
+DEMO = env.bool("PORTAL_DEMO", default=False)
+
+
+def _demo_secret(name: str, make: Callable[[], str]) -> str:
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEMO:
+        raise ImproperlyConfigured("SECRET_KEY is required (or set PORTAL_DEMO=1 for a demo).")
+    SECRET_KEY = _demo_secret("secret_key", lambda: secrets.token_urlsafe(50))
+
+# Fernet keys for secrets at rest, comma-separated: the first encrypts, all
+# decrypt, so a key can be rotated (`manage.py rotate_secrets`).
+ENCRYPTION_KEYS = [k.strip() for k in env_secret("PORTAL_ENCRYPTION_KEY").split(",") if k.strip()]
+if not ENCRYPTION_KEYS:
+    if not DEMO:
+        raise ImproperlyConfigured(
+            "PORTAL_ENCRYPTION_KEY is required (generate one with `python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)."
+        )
+    ENCRYPTION_KEYS = [_demo_secret("encryption_key", lambda: Fernet.generate_key().decode())]
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute address of the portal, for links in emails and pull request bodies.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.sites",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_htmx",
+    "portal",
+    "hubs",
+    "provisioning",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+SITE_ID = 1
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.roles",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process, the worker and beat share one file: WAL lets readers
+    # run beside a writer, IMMEDIATE avoids upgrade deadlocks between them.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Front-end packages come from npm (package.json); only their dist folders
+# are exposed, under /static/vendor/<package>/.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "hubs:home"
+
+# --- email -------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hub Portal <portal@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- accounts (django-allauth) ----------------------------------------------
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PORTAL_BASE_URL.startswith("https") else "http"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Each sign-in provider is switched on by configuring its client credentials.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+for _provider, _prefix, _extra in [
+    ("github", "GITHUB", {"SCOPE": ["user:email"]}),
+    ("google", "GOOGLE", {"SCOPE": ["profile", "email"]}),
+    ("orcid", "ORCID", {"BASE_DOMAIN": env.str("ORCID_BASE_DOMAIN", default="orcid.org")}),
+]:
+    _client_id = env_secret(f"{_prefix}_CLIENT_ID")
+    if _client_id:
+        INSTALLED_APPS.append(f"allauth.socialaccount.providers.{_provider}")
+        SOCIALACCOUNT_PROVIDERS[_provider] = {
+            "APPS": [{"client_id": _client_id, "secret": env_secret(f"{_prefix}_CLIENT_SECRET")}],
+            **_extra,
+        }
+OIDC_CLIENT_ID = env_secret("OIDC_CLIENT_ID")
+if OIDC_CLIENT_ID:
+    # e.g. CILogon: OIDC_SERVER_URL=https://cilogon.org, OIDC_NAME=CILogon
+    INSTALLED_APPS.append("allauth.socialaccount.providers.openid_connect")
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": env.str("OIDC_PROVIDER_ID", default="cilogon"),
+                "name": env.str("OIDC_NAME", default="CILogon"),
+                "client_id": OIDC_CLIENT_ID,
+                "secret": env_secret("OIDC_CLIENT_SECRET"),
+                "settings": {
+                    "server_url": env.str("OIDC_SERVER_URL", default="https://cilogon.org"),
+                    "scope": ["openid", "email", "profile", "org.cilogon.userinfo"],
+                },
+            }
+        ]
+    }
+
+# --- REST API ----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "hubs.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "hubs.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hub Portal API",
+    "DESCRIPTION": "Request, review and follow managed JupyterHubs.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery (see portal/celery.py) ------------------------------------------
+# The broker: CELERY_BROKER_URL, else REDIS_URL, else kombu's filesystem
+# transport under var/ so the demo needs no server at all.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "broker"
+    (_queue_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_queue_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="portal")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- provisioning ------------------------------------------------------------
+# Operators may override the hub templates without code changes: a folder
+# laid out like provisioning/templates/ whose files take precedence.
+PORTAL_TEMPLATE_DIR = env.str("PORTAL_TEMPLATE_DIR", default="")
+# The charts' own schemas and defaults, which rendered values are checked
+# against (z2jh/values.schema.yaml, z2jh/values.yaml, 2i2c/...).
+PORTAL_UPSTREAM_DIR = Path(
+    env.str("PORTAL_UPSTREAM_DIR", default=str(BASE_DIR.parent / "shared" / "upstream"))
+)
+# Persistent clones of deploy repositories live here.
+PORTAL_CLONE_DIR = Path(env.str("PORTAL_CLONE_DIR", default=str(VAR_DIR / "clones")))
+# The demo's deploy target: a bare repository initialised in the 2i2c layout.
+PORTAL_DEMO_REPO = Path(env.str("PORTAL_DEMO_REPO", default=str(VAR_DIR / "infrastructure.git")))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+if not DEBUG and not DEMO:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_BASE_URL.startswith("https")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,76 @@
+"""Revisions and deployments: one named function per change, like hubs/actions.py."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hubs import audit
+from hubs.models import Hub, HubRevision
+from hubs.validation import Checked
+from provisioning.models import Deployment, DeploymentLogEntry
+
+
+def render_files(hub: Hub, checked: Checked) -> dict[str, str]:
+    """The files a revision deploys, {path: text}, rendered for the hub's cluster."""
+    # Rendering arrives with the config issue; until then a revision records
+    # only its spec.
+    return {}
+
+
+@transaction.atomic
+def create_revision(hub: Hub, checked: Checked, *, author: Any, reason: str) -> HubRevision:
+    """Snapshot the hub's spec and rendered files as its next revision."""
+    number = hub.current_revision + 1
+    revision = HubRevision.objects.create(
+        hub=hub,
+        number=number,
+        spec=checked.spec.dump(),
+        files=render_files(hub, checked),
+        author=author if author is not None and author.is_authenticated else None,
+        reason=reason,
+    )
+    Hub.objects.filter(pk=hub.pk).update(current_revision=number, updated_at=timezone.now())
+    hub.current_revision = number
+    audit.record(author, hub, "hub.revision", comment=f"r{number}: {reason}")
+    return revision
+
+
+def log(deployment: Deployment, message: str, *, step: str = "", level: str = "info") -> None:
+    DeploymentLogEntry.objects.create(
+        deployment=deployment, message=message, step=step, level=level
+    )
+
+
+@transaction.atomic
+def queue_deployment(
+    hub: Hub,
+    revision: HubRevision,
+    *,
+    by: Any,
+    action: str = Deployment.Action.APPLY,
+    options: dict[str, Any] | None = None,
+) -> Deployment:
+    """Record a deployment of `revision`, then enqueue it once the record has committed."""
+    deployment = Deployment.objects.create(
+        hub=hub,
+        revision=revision,
+        backend=hub.cluster.deploy_mode,
+        action=action,
+        requested_by=by if by is not None and by.is_authenticated else None,
+        options=options or {},
+    )
+    log(deployment, f"Queued {action} of r{revision.number}.", step="queued")
+    audit.record(by, deployment, f"deployment.{action}", to_state=deployment.state)
+    transaction.on_commit(partial(enqueue, deployment.pk))
+    return deployment
+
+
+def enqueue(deployment_id: int) -> None:
+    from provisioning.tasks import run_deployment
+
+    result = run_deployment.delay(deployment_id)
+    Deployment.objects.filter(pk=deployment_id).update(task_id=result.id or "")

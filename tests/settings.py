@@ -1,0 +1,37 @@
+"""Settings for the test suite: the portal's own, in demo mode, with test overrides.
+
+DATABASE_URL and REDIS_URL still come from the environment (CI points them at
+Postgres and Redis); without them the tests use SQLite and skip what needs Redis.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PORTAL_DEMO", "1")
+os.environ.setdefault(
+    "PORTAL_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test")
+)
+os.environ.setdefault("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+
+from portal.settings import *  # noqa: F403
+from portal.settings import DATABASES, VAR_DIR
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+# Tasks run in the test process unless a test starts a real worker (tests/test_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so a worker process or a browser's server sees the
+    # same database; one per test process so parallel runs do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
