@@ -52,18 +52,25 @@ def test_it_checks_admins_per_provider():
     cilogon = {
         "provider": "cilogon",
         "cilogon": {
-            "idps": [{"entity_id": "https://idp.uni.edu/idp/shibboleth", "allowed_domains": ["uni.edu"]}]
+            "idps": [
+                {"entity_id": "https://idp.uni.edu/idp/shibboleth", "allowed_domains": ["uni.edu"]}
+            ]
         },
     }
     errors = errors_of(github_spec(auth=cilogon, admins=["alice"]))
     assert errors == {
         "admins[0]": ["'alice' is not an email address (users log in with their email)"]
     }
-    assert parse_spec(github_spec(auth=cilogon, admins=["alice@uni.edu"])).admins == ["alice@uni.edu"]
+    assert parse_spec(github_spec(auth=cilogon, admins=["alice@uni.edu"])).admins == [
+        "alice@uni.edu"
+    ]
 
 
 def test_it_wants_allowed_domains_or_allow_all_for_each_idp():
-    auth = {"provider": "cilogon", "cilogon": {"idps": [{"entity_id": "urn:mace:incommon:uni.edu"}]}}
+    auth = {
+        "provider": "cilogon",
+        "cilogon": {"idps": [{"entity_id": "urn:mace:incommon:uni.edu"}]},
+    }
     errors = errors_of(github_spec(auth=auth, admins=["a@uni.edu"]))
     assert errors == {
         "auth.cilogon.idps[0]": [
@@ -104,7 +111,10 @@ def test_it_refuses_bad_references(ref):
 
 
 def test_it_splits_a_reference_into_name_and_tag():
-    assert split_image_reference("localhost:5000/org/image:v1") == ("localhost:5000/org/image", "v1")
+    assert split_image_reference("localhost:5000/org/image:v1") == (
+        "localhost:5000/org/image",
+        "v1",
+    )
 
 
 def test_it_bounds_every_list():
