@@ -106,7 +106,7 @@ def test_it_accepts_oci_references(ref):
 
 @pytest.mark.parametrize("ref", ["Quay.io/UPPER/img:1", "img", "img:", "a b:1", "img:tag;rm -rf"])
 def test_it_refuses_bad_references(ref):
-    with pytest.raises(ValueError, match="."):
+    with pytest.raises(ValueError, match=r"\w"):
         check_image_reference(ref)
 
 

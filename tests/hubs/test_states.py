@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from hubs.states import (
@@ -33,7 +35,7 @@ def test_it_covers_every_state(table, choices):
 
 def test_it_follows_the_request_lifecycle_of_the_design():
     path = ["draft", "submitted", "changes_requested", "submitted", "approved"]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check("request", current, target)
     for final in REQUEST_FINAL:
         assert REQUEST_TRANSITIONS[final] == frozenset()
