@@ -10,6 +10,7 @@ Runs once on SQLite (a file under var/bench/) and, when Postgres answers on
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import subprocess
@@ -97,7 +98,7 @@ def measure(backend: str, rows: int, runs: int) -> None:
                 name=f"hub-{i}",
                 cluster=clusters[i % len(clusters)],
                 offering=offerings[i % len(offerings)],
-                submitted_at=now - timezone.timedelta(minutes=i),
+                submitted_at=now - dt.timedelta(minutes=i),
                 submission_count=1,
             )
             for i in range(rows)
