@@ -274,6 +274,36 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="portal
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Deployments (provisioning/tasks.py, provisioning/deployments.py). Seconds.
+# Transient faults are retried with exponential backoff and jitter, at most
+# PORTAL_DEPLOY_MAX_ATTEMPTS tries in all; then the deployment fails.
+PORTAL_DEPLOY_MAX_ATTEMPTS = env.int("PORTAL_DEPLOY_MAX_ATTEMPTS", default=5)
+PORTAL_RETRY_BASE_DELAY = env.float("PORTAL_RETRY_BASE_DELAY", default=15.0)
+PORTAL_RETRY_MAX_DELAY = env.float("PORTAL_RETRY_MAX_DELAY", default=600.0)
+# A worker touches a running deployment this often; the sweeper re-queues one
+# whose heartbeat (or a queued one nobody took) is older than PORTAL_SWEEP_AFTER.
+PORTAL_HEARTBEAT_EVERY = env.float("PORTAL_HEARTBEAT_EVERY", default=30.0)
+PORTAL_SWEEP_AFTER = env.int("PORTAL_SWEEP_AFTER", default=600)
+PORTAL_SWEEP_EVERY = env.float("PORTAL_SWEEP_EVERY", default=60.0)
+# Pull request status is polled as a fallback for missed webhooks.
+PORTAL_PR_POLL_EVERY = env.float("PORTAL_PR_POLL_EVERY", default=300.0)
+PORTAL_POLL_BATCH = env.int("PORTAL_POLL_BATCH", default=200)
+# Git and forge calls: per git command, waiting for another worker's lock on
+# a clone, per forge HTTP request.
+PORTAL_GIT_TIMEOUT = env.float("PORTAL_GIT_TIMEOUT", default=120.0)
+PORTAL_GIT_LOCK_TIMEOUT = env.float("PORTAL_GIT_LOCK_TIMEOUT", default=300.0)
+PORTAL_FORGE_TIMEOUT = env.int("PORTAL_FORGE_TIMEOUT", default=20)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deployments": {
+        "task": "provisioning.tasks.sweep_deployments",
+        "schedule": PORTAL_SWEEP_EVERY,
+    },
+    "poll-pull-requests": {
+        "task": "provisioning.tasks.poll_pull_requests",
+        "schedule": PORTAL_PR_POLL_EVERY,
+    },
+}
+
 # --- provisioning ------------------------------------------------------------
 # Operators may override the hub templates without code changes: a folder
 # laid out like provisioning/templates/ whose files take precedence.

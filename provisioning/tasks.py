@@ -1,31 +1,181 @@
-"""Celery tasks. Each takes a primary key, re-reads the row and claims it first."""
+"""Celery tasks. Each takes a primary key, re-reads the row and claims it first.
+
+The Deployment row is the record of work, the broker only a doorbell: a
+task that finds its row gone, final or not yet due does nothing, so a
+duplicate or early message is harmless, and the sweeper re-sends what a
+lost message left behind.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import random
 import socket
+import threading
+from types import TracebackType
+from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
-from hubs.states import DeploymentState
+from hubs.states import DeploymentState, IllegalTransition
+from provisioning import deployments
 from provisioning.actions import log
+from provisioning.backends import get_backend
+from provisioning.backends.base import DeployError
 from provisioning.models import Deployment
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True)
-def run_deployment(self: object, deployment_id: int) -> str:
-    """Carry out one deployment; a no-op if it is gone or someone else holds it."""
-    now = timezone.now()
-    claimed = Deployment.objects.filter(pk=deployment_id, state=DeploymentState.QUEUED).update(
-        state=DeploymentState.RUNNING, started_at=now, heartbeat_at=now
+def backoff(attempt: int) -> float:
+    """Seconds before try `attempt + 1`: exponential, capped, with jitter.
+
+    "Equal jitter" keeps at least half the delay, so workers that failed
+    together (the forge was down) do not all come back at once.
+    https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+    """
+    delay = min(
+        settings.PORTAL_RETRY_MAX_DELAY, settings.PORTAL_RETRY_BASE_DELAY * 2 ** (attempt - 1)
     )
-    if claimed != 1:
-        logger.info("deployment %s is not queued; nothing to do", deployment_id)
+    return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - not for security
+
+
+class Heartbeat:
+    """Touch the row's heartbeat_at while a worker holds it (the sweeper watches it)."""
+
+    def __init__(self, deployment_id: int) -> None:
+        self.deployment_id = deployment_id
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.beat, daemon=True, name="heartbeat")
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+    def beat(self) -> None:
+        try:
+            while not self.stop.wait(settings.PORTAL_HEARTBEAT_EVERY):
+                Deployment.objects.filter(
+                    pk=self.deployment_id, state=DeploymentState.RUNNING
+                ).update(heartbeat_at=timezone.now())
+        except Exception:
+            logger.warning("heartbeat of deployment %s failed", self.deployment_id, exc_info=True)
+        finally:
+            # This thread's own database connection.
+            connections.close_all()
+
+
+@shared_task(bind=True, acks_late=True)
+def run_deployment(self: Any, deployment_id: int) -> str:
+    """Carry out one deployment; a no-op if it is gone, not queued, or not yet due."""
+    deployment = deployments.claim(deployment_id, self.request.id or "")
+    if deployment is None:
+        logger.info("deployment %s is not queued or not due; nothing to do", deployment_id)
         return "skipped"
-    deployment = Deployment.objects.get(pk=deployment_id)
-    Deployment.objects.filter(pk=deployment_id).update(attempts=deployment.attempts + 1)
-    log(deployment, f"Picked up by worker {socket.gethostname()}.", step="claimed")
-    return "claimed"
+    log(
+        deployment,
+        f"Picked up by worker {socket.gethostname()} (pid {os.getpid()}), "
+        f"attempt {deployment.attempts}.",
+        step="claimed",
+    )
+
+    def step(message: str, *, step: str = "", level: str = "info") -> None:
+        log(deployment, message, step=step, level=level)
+
+    try:
+        backend = get_backend(deployment.backend)
+        with Heartbeat(deployment.pk):
+            if deployment.action == Deployment.Action.DECOMMISSION:
+                outcome = backend.decommission(deployment, step)
+            else:
+                outcome = backend.apply(deployment, step)
+    except DeployError as exc:
+        if exc.permanent or deployment.attempts >= settings.PORTAL_DEPLOY_MAX_ATTEMPTS:
+            message = exc.message
+            if not exc.permanent:
+                message += f" Gave up after {deployment.attempts} attempts; retry when it is fixed."
+            deployments.mark_failed(deployment, message, detail=exc.detail)
+            return "failed"
+        countdown = backoff(deployment.attempts)
+        deployments.schedule_retry(deployment, exc.message, countdown=countdown)
+        if exc.detail:
+            log(deployment, exc.detail, step="retry", level="output")
+        if self.request.is_eager:
+            # Run in-process (tests): nothing would deliver a delayed retry;
+            # the row says when it is due and the sweeper would re-send it.
+            return "retry_scheduled"
+        # The row bounds the attempts (PORTAL_DEPLOY_MAX_ATTEMPTS), not Celery.
+        raise self.retry(countdown=countdown, max_retries=None) from exc
+    except Exception as exc:
+        logger.exception("deployment %s failed unexpectedly", deployment_id)
+        deployments.mark_failed(
+            deployment,
+            f"Unexpected error ({type(exc).__name__}); an operator should read the worker's "
+            "log, then retry the deployment.",
+        )
+        return "failed"
+    if outcome.done:
+        deployments.mark_succeeded(deployment, outcome.fields)
+        return "succeeded"
+    deployments.mark_awaiting_merge(deployment, outcome.fields)
+    return "awaiting_merge"
+
+
+@shared_task(acks_late=True)
+def poll_pull_requests() -> int:
+    """Fallback for missed webhooks: ask about every change waiting to be merged."""
+    finished = 0
+    waiting = Deployment.objects.filter(state=DeploymentState.AWAITING_MERGE).select_related(
+        "hub__cluster__deploy_target", "revision"
+    )
+    for deployment in waiting[: settings.PORTAL_POLL_BATCH]:
+        backend = get_backend(deployment.backend)
+        poll = getattr(backend, "poll", None)
+        if poll is None:
+            continue
+
+        def step(message: str, *, step: str = "", level: str = "info", d: Any = deployment) -> None:
+            log(d, message, step=step, level=level)
+
+        try:
+            state = poll(deployment, step)
+        except DeployError as exc:
+            logger.warning("polling deployment %s: %s", deployment.pk, exc.message)
+            continue
+        try:
+            if state == "merged":
+                deployments.mark_succeeded(deployment, comment="Merged (found by polling).")
+                finished += 1
+            elif state == "closed":
+                deployments.mark_failed(deployment, closed_message(deployment))
+                finished += 1
+        except IllegalTransition:
+            continue  # a webhook got there first
+    return finished
+
+
+def closed_message(deployment: Deployment) -> str:
+    what = f"pull request #{deployment.pr_number}" if deployment.pr_number else "branch"
+    return (
+        f"The {what} was closed without merging, so the change was not deployed. "
+        "Retry the deployment to propose it again."
+    )
+
+
+@shared_task(acks_late=True)
+def sweep_deployments() -> int:
+    """Re-queue deployments a lost message or a dead worker left behind."""
+    return deployments.requeue_stuck()

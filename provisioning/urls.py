@@ -1,5 +1,14 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from provisioning import views, webhooks
+
 app_name = "provisioning"
 
-urlpatterns: list[object] = []
+urlpatterns = [
+    path("deployments/<int:pk>/", views.deployment, name="deployment"),
+    path("deployments/<int:pk>/log/", views.deployment_log, name="deployment_log"),
+    path("webhooks/github/<int:target_id>/", webhooks.github, name="github_webhook"),
+    path("webhooks/gitlab/<int:target_id>/", webhooks.gitlab, name="gitlab_webhook"),
+]

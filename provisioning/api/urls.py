@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from provisioning.api import views
+
+urlpatterns: list[URLPattern] = [
+    path("hubs/", views.HubList.as_view(), name="api-hubs"),
+    path("hubs/<slug:cluster>/<slug:name>/", views.hub_detail, name="api-hub"),
+    path("deployments/<int:pk>/", views.deployment_detail, name="api-deployment"),
+    path("deployments/<int:pk>/retry/", views.deployment_retry, name="api-deployment-retry"),
+]

@@ -1,0 +1,452 @@
+"""GitOps: write a hub's files into the deploy repository and propose (or commit) them.
+
+One persistent clone per deploy target lives under PORTAL_CLONE_DIR; each
+change fetches it (never re-clones) while holding an flock on it, so workers
+changing hubs of the same repository take turns and none sees another's
+half-written tree. Every change is rebuilt on the base branch as it is now:
+
+- merge policy "pull_request": one commit on `hub/<cluster>/<hub>/r<n>`,
+  force-pushed with a lease when the base moved, then a pull request opened
+  or updated through the forge's API (none for push-only targets);
+- merge policy "direct": one commit pushed to the base branch; when another
+  push got there first, fetch and re-apply the files on the new base.
+
+Re-running after a crash at any step does the work once: a commit whose
+tree already matches is reused, the commit dates come from the revision (so
+the same change on the same base is the same commit), a change already in
+the base branch is recognised, and the forge is asked for the branch's open
+pull request before one is opened.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from provisioning.backends.base import Backend, DeployError, LogFn, Outcome
+from provisioning.forges import Forge, get_forge
+from provisioning.git import Git, GitError, auth_config, locked, push_rejection, remote_messages
+from provisioning.render import Rendered
+
+if TYPE_CHECKING:
+    from hubs.models import Hub
+    from provisioning.models import Deployment, DeployTarget
+
+# How often a direct commit is re-applied on a base branch that moved under it.
+PUSH_TRIES = 5
+MAX_DIFF = 200_000
+
+
+def clone_path(target: DeployTarget) -> Path:
+    return Path(settings.PORTAL_CLONE_DIR) / f"target-{target.pk}"
+
+
+def lock_path(target: DeployTarget) -> Path:
+    return Path(settings.PORTAL_CLONE_DIR) / f"target-{target.pk}.lock"
+
+
+def branch_name(cluster: str, hub: str, revision: int, *, remove: bool = False) -> str:
+    return f"hub/{cluster}/{hub}/r{revision}" + ("-remove" if remove else "")
+
+
+def trailer(cluster: str, hub: str, revision: int, *, remove: bool = False) -> str:
+    """The commit message line that names the change (how a re-run recognises it)."""
+    return f"Hub-Portal-Revision: {cluster}/{hub}/r{revision}" + (" remove" if remove else "")
+
+
+def _who(user: Any) -> str:
+    if user is None:
+        return "the portal"
+    return f"{user.get_username()} <{user.email}>" if user.email else user.get_username()
+
+
+@dataclass
+class Change:
+    """One apply or removal of one hub revision in one deploy repository."""
+
+    deployment: Deployment
+    log: LogFn
+    remove: bool = False
+
+    # --- what to change ---------------------------------------------------
+    @cached_property
+    def hub(self) -> Hub:
+        return self.deployment.hub
+
+    @cached_property
+    def target(self) -> DeployTarget:
+        target = self.hub.cluster.deploy_target
+        if target is None:
+            raise DeployError(
+                f"Cluster {self.cluster!r} deploys through GitOps but has no deploy target; "
+                "an operator must choose one in the admin.",
+                permanent=True,
+            )
+        return target
+
+    @property
+    def cluster(self) -> str:
+        return self.hub.cluster.slug
+
+    @property
+    def number(self) -> int:
+        return self.deployment.revision.number
+
+    @property
+    def direct(self) -> bool:
+        return self.target.merge_policy == "direct"
+
+    @cached_property
+    def branch(self) -> str:
+        if self.direct:
+            return self.target.base_branch
+        return branch_name(self.cluster, self.hub.name, self.number, remove=self.remove)
+
+    @cached_property
+    def trailer(self) -> str:
+        return trailer(self.cluster, self.hub.name, self.number, remove=self.remove)
+
+    @cached_property
+    def rendered(self) -> Rendered:
+        files = self.deployment.revision.files
+        if not files or "layout" not in files:
+            raise DeployError(
+                f"Revision r{self.number} has no rendered files; render it again (a new "
+                "revision) before deploying.",
+                permanent=True,
+            )
+        rendered = Rendered.from_json(files)
+        if rendered.layout != "2i2c":
+            raise DeployError(
+                f"Revision r{self.number} was rendered for the {rendered.layout!r} layout; "
+                "a GitOps cluster needs the 2i2c layout.",
+                permanent=True,
+            )
+        folder = f"config/clusters/{self.cluster}/"
+        for path in rendered.files:
+            if posixpath.normpath(path) != path or not path.startswith(folder):
+                raise DeployError(
+                    f"Revision r{self.number} has a file outside {folder}: {path!r}.",
+                    permanent=True,
+                )
+        return rendered
+
+    @cached_property
+    def forge(self) -> Forge | None:
+        return None if self.direct else get_forge(self.target)
+
+    # --- the repository ---------------------------------------------------
+    @cached_property
+    def git(self) -> Git:
+        target = self.target
+        username, password = "", ""
+        forge = get_forge(target)
+        if forge is not None and target.repo_url.startswith("https://"):
+            username, password = forge.git_credentials()
+        author = {
+            "GIT_AUTHOR_NAME": target.commit_author_name,
+            "GIT_AUTHOR_EMAIL": target.commit_author_email,
+            "GIT_COMMITTER_NAME": target.commit_author_name,
+            "GIT_COMMITTER_EMAIL": target.commit_author_email,
+        }
+        return Git(
+            clone_path(target),
+            config=auth_config(target.repo_url, username, password),
+            identity=author,
+        )
+
+    def ensure_clone(self) -> None:
+        """Create the persistent clone on first use; afterwards only point it at the URL."""
+        path = clone_path(self.target)
+        git = self.git
+        if not (path / ".git").exists():
+            path.mkdir(parents=True, exist_ok=True)
+            git.run("init", "-q", "-b", "portal-work")
+            git.run("remote", "add", "origin", self.target.repo_url)
+            self.log(f"Created a clone of {self.target.name} at {path.name}.", step="clone")
+        else:
+            git.run("remote", "set-url", "origin", self.target.repo_url)
+
+    def remote_heads(self) -> dict[str, str]:
+        """{ref: sha} of the base branch and this change's branch on the remote."""
+        refs = [f"refs/heads/{self.target.base_branch}"]
+        if not self.direct:
+            refs.append(f"refs/heads/{self.branch}")
+        try:
+            out = self.git.out("ls-remote", "origin", *refs)
+        except GitError as exc:
+            raise exc.deploy_error(f"Reading {self.target.name}") from exc
+        heads = {}
+        for line in out.splitlines():
+            sha, ref = line.split("\t", 1)
+            heads[ref.removeprefix("refs/heads/")] = sha
+        if self.target.base_branch not in heads:
+            raise DeployError(
+                f"The repository {self.target.name} has no branch {self.target.base_branch!r}; "
+                "check the deploy target's base branch.",
+                permanent=True,
+            )
+        return heads
+
+    def sync(self, heads: dict[str, str]) -> None:
+        """Bring the remote-tracking refs to `heads`, fetching only what is missing."""
+        missing = []
+        for name, sha in heads.items():
+            if self.git.ok("cat-file", "-e", f"{sha}^{{commit}}"):
+                self.git.run("update-ref", f"refs/remotes/origin/{name}", sha)
+            else:
+                missing.append(f"+refs/heads/{name}:refs/remotes/origin/{name}")
+        if missing:
+            try:
+                self.git.run("fetch", "-q", "--no-tags", "origin", *missing)
+            except GitError as exc:
+                raise exc.deploy_error(f"Fetching {self.target.name}") from exc
+
+    def write(self, base: str) -> bool:
+        """Lay the change over `base` in the work tree; False when it changes nothing."""
+        from provisioning import layout
+
+        git = self.git
+        git.run("checkout", "-q", "-f", "--detach", base)
+        git.run("clean", "-q", "-f", "-d")
+        checkout = clone_path(self.target)
+        try:
+            if self.remove:
+                layout.remove_hub(checkout, self.cluster, self.hub.name)
+                for path in self.rendered_paths():
+                    layout.safe_path(checkout, path, self.cluster).unlink(missing_ok=True)
+            else:
+                layout.write_hub(checkout, self.cluster, self.rendered)
+        except layout.LayoutError as exc:
+            raise DeployError(f"Cannot change {self.target.name}: {exc}.", permanent=True) from exc
+        git.run("add", "-A")
+        return not git.ok("diff", "--cached", "--quiet", "HEAD")
+
+    def rendered_paths(self) -> list[str]:
+        files = self.deployment.revision.files or {}
+        paths = list(files.get("files", {}))
+        return paths or [f"config/clusters/{self.cluster}/{self.hub.name}.values.yaml"]
+
+    def commit(self) -> str:
+        # Dates from the revision: the same change on the same base is the
+        # same commit, so a re-run after a crash pushes nothing new.
+        when = f"{int(self.deployment.revision.created_at.timestamp())} +0000"
+        self.git.run(
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            self.message(),
+            env={"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when},
+        )
+        return self.git.out("rev-parse", "HEAD")
+
+    def push(self, ref: str, lease: str | None = None) -> str:
+        args = ["push", "--porcelain", "--no-verify", "origin"]
+        if lease is not None:
+            args.insert(2, f"--force-with-lease=refs/heads/{ref}:{lease}")
+        result = self.git.run(*args, f"HEAD:refs/heads/{ref}", check=False)
+        outcome, reason = push_rejection(result)
+        if outcome == "refused":
+            said = remote_messages(result.stderr)
+            raise DeployError(
+                f"The repository refused the push to {ref} ({reason.strip('()')}). "
+                "It is probably protected: allow the portal to push there, or use the "
+                "pull request merge policy.",
+                permanent=True,
+                detail=said,
+            )
+        if outcome == "error":
+            raise GitError(
+                list(args), result.returncode, result.stdout, result.stderr
+            ).deploy_error(f"Pushing to {self.target.name}")
+        return outcome
+
+    def people(self) -> tuple[str, str, str]:
+        """(subject, who asked, who approved) for the commit and the pull request."""
+        hub, revision = self.hub, self.deployment.revision
+        request = hub.request
+        if self.remove:
+            subject = f"Remove hub {hub.name} from {self.cluster}"
+            asked, approved = revision.author, self.deployment.requested_by
+        elif self.number == 1 and request is not None:
+            subject = f"Add hub {hub.name} to {self.cluster} (r{self.number})"
+            asked, approved = request.requester, request.decided_by
+        else:
+            subject = f"Update hub {hub.name} on {self.cluster} (r{self.number})"
+            asked, approved = revision.author, self.deployment.requested_by
+        approver = _who(approved) if approved else "automatic approval (the tier needs no review)"
+        return subject, _who(asked), approver
+
+    def message(self) -> str:
+        hub, revision = self.hub, self.deployment.revision
+        subject, asked, approver = self.people()
+        return (
+            f"{subject}\n\n"
+            f"{hub.display_name or hub.name}: {revision.reason}.\n"
+            f"Requested by {asked}; approved by {approver}.\n"
+            f"{settings.PORTAL_BASE_URL}{hub.get_absolute_url()}\n\n"
+            f"{self.trailer}\n"
+        )
+
+    def find_in_base(self) -> str:
+        """The commit on the base branch that already carries this change, if any."""
+        return self.git.out(
+            "log",
+            "-1",
+            "--format=%H",
+            "-F",
+            f"--grep={self.trailer}",
+            f"refs/remotes/origin/{self.target.base_branch}",
+        )
+
+    # --- the two policies ---------------------------------------------------
+    def run(self) -> Outcome:
+        if not self.remove:
+            _ = self.rendered  # fail early, before taking the lock, on bad files
+        with locked(lock_path(self.target), settings.PORTAL_GIT_LOCK_TIMEOUT):
+            try:
+                self.ensure_clone()
+                sha = self.to_base() if self.direct else self.to_branch()
+            except GitError as exc:
+                raise exc.deploy_error(f"Working in the clone of {self.target.name}") from exc
+        if self.direct or sha is None:
+            return Outcome(done=True, fields={"branch": self.branch, "commit_sha": sha or ""})
+        fields: dict[str, object] = {"branch": self.branch, "commit_sha": sha}
+        if self.forge is None:
+            self.log(
+                f"Pushed {self.branch}; {self.target.name} has no forge, so the branch waits "
+                f"to be merged into {self.target.base_branch} by hand.",
+                step="push",
+            )
+            return Outcome(done=False, fields=fields)
+        pull = self.forge.open_or_update(
+            branch=self.branch, base=self.target.base_branch, title=self.title(), body=self.body()
+        )
+        self.log(f"Pull request #{pull.number}: {pull.url}", step="pull_request")
+        fields.update(pr_number=pull.number, pr_url=pull.url)
+        return Outcome(done=False, fields=fields)
+
+    def to_branch(self) -> str | None:
+        """Commit on the revision's branch; None when the base already has the change."""
+        heads = self.remote_heads()
+        self.sync(heads)
+        base = f"refs/remotes/origin/{self.target.base_branch}"
+        if not self.write(base):
+            self.log(
+                f"{self.target.base_branch} already has this change; nothing to propose.",
+                step="commit",
+            )
+            return None
+        remote = heads.get(self.branch)
+        tree = self.git.out("write-tree")
+        if remote and self.git.out("rev-parse", f"{remote}^{{tree}}") == tree:
+            self.log(f"{self.branch} already has this change at {remote[:12]}.", step="commit")
+            return remote
+        sha = self.commit()
+        self.log(f"Committed {sha[:12]} on {self.branch}.", step="commit")
+        if self.push(self.branch, lease=remote or "") == "stale":
+            raise DeployError(
+                f"{self.branch} changed on the remote while we pushed; will try again.",
+                permanent=False,
+            )
+        self.log(f"Pushed {self.branch} to {self.target.name}.", step="push")
+        return sha
+
+    def to_base(self) -> str:
+        """Commit straight onto the base branch, re-applying when it moved meanwhile."""
+        base = self.target.base_branch
+        for attempt in range(1, PUSH_TRIES + 1):
+            heads = self.remote_heads()
+            self.sync(heads)
+            if not self.write(f"refs/remotes/origin/{base}"):
+                found = self.find_in_base()
+                self.log(
+                    f"{base} already has this change" + (f" ({found[:12]})." if found else "."),
+                    step="commit",
+                )
+                return found or heads[base]
+            sha = self.commit()
+            if self.push(base) == "ok":
+                self.log(f"Committed {sha[:12]} to {base} and pushed it.", step="push")
+                return sha
+            self.log(
+                f"{base} moved while we pushed (try {attempt}); re-applying on the new base.",
+                step="push",
+                level="warning",
+            )
+        raise DeployError(
+            f"{base} kept moving during {PUSH_TRIES} tries; will try again.", permanent=False
+        )
+
+    def title(self) -> str:
+        return self.people()[0]
+
+    def body(self) -> str:
+        _, asked, approver = self.people()
+        base = settings.PORTAL_BASE_URL
+        return render_to_string(
+            "provisioning/pull_request.md",
+            {
+                "hub": self.hub,
+                "revision": self.deployment.revision,
+                "remove": self.remove,
+                "requester": asked,
+                "approver": approver,
+                "hub_url": f"{base}{self.hub.get_absolute_url()}",
+                "deployment_url": f"{base}{self.deployment.get_absolute_url()}",
+                "files": sorted(self.rendered_paths()),
+                "cluster_file": f"config/clusters/{self.cluster}/cluster.yaml",
+                "trailer": self.trailer,
+            },
+        ).strip()
+
+
+class GitOpsBackend(Backend):
+    name = "gitops"
+
+    def apply(self, deployment: Deployment, log: LogFn) -> Outcome:
+        return Change(deployment, log).run()
+
+    def decommission(self, deployment: Deployment, log: LogFn) -> Outcome:
+        return Change(deployment, log, remove=True).run()
+
+    def poll(self, deployment: Deployment, log: LogFn) -> str:
+        """Where a deployment that waits for a merge stands: "open", "merged" or "closed"."""
+        change = Change(deployment, log, remove=deployment.action == "decommission")
+        if change.forge is not None and deployment.pr_number:
+            return change.forge.get(deployment.pr_number).state
+        # Push-only: merged once the base branch carries the commit or its trailer.
+        with locked(lock_path(change.target), settings.PORTAL_GIT_LOCK_TIMEOUT):
+            try:
+                change.ensure_clone()
+                heads = change.remote_heads()
+                change.sync({change.target.base_branch: heads[change.target.base_branch]})
+                base = f"refs/remotes/origin/{change.target.base_branch}"
+                if deployment.commit_sha and change.git.ok(
+                    "merge-base", "--is-ancestor", deployment.commit_sha, base
+                ):
+                    return "merged"
+                return "merged" if change.find_in_base() else "open"
+            except GitError as exc:
+                raise exc.deploy_error(f"Reading {change.target.name}") from exc
+
+
+def show_commit(target: DeployTarget, sha: str) -> str:
+    """`git show` of a commit from the target's clone, for the deployment page ("" if absent)."""
+    path = clone_path(target)
+    if not sha or not (path / ".git").exists():
+        return ""
+    result = Git(path).run("show", "--stat", "--patch", "--format=fuller", sha, check=False)
+    if result.returncode != 0:
+        return ""
+    text = result.stdout
+    if len(text) > MAX_DIFF:
+        text = text[:MAX_DIFF] + "\n… (truncated)\n"
+    return text
