@@ -95,14 +95,14 @@ class ClusterFile:
         write_atomic(self.path, self.dump())
 
 
-def merged_entry(existing: dict[str, Any] | None, entry: dict[str, Any]) -> CommentedMap:
+def merged_entry(existing: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str, Any]:
     """The hub's entry with the portal's keys set; keys and files a person added stay.
 
     An existing entry keeps its key order and its values files (an
     `enc-<hub>.secret.values.yaml` the operators encrypted, say); files the
     render names that it lacks are added.
     """
-    result = CommentedMap() if existing is None else existing
+    result: dict[str, Any] = CommentedMap() if existing is None else existing
     for key in ENTRY_KEYS:
         if key not in entry:
             continue
