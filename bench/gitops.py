@@ -205,6 +205,7 @@ def main() -> None:
 
     import django
 
+    sys.path.insert(0, str(ROOT))
     django.setup()
     from django.db import transaction
     from django.utils import timezone

@@ -302,6 +302,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.poll_pull_requests",
         "schedule": PORTAL_PR_POLL_EVERY,
     },
+    "maintain-clones": {
+        "task": "provisioning.tasks.maintain_clones",
+        "schedule": 3600.0,
+    },
 }
 
 # --- provisioning ------------------------------------------------------------

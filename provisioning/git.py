@@ -116,6 +116,7 @@ class Git:
         check: bool = True,
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         command = ["git", *args]
         try:
@@ -123,8 +124,10 @@ class Git:
                 command,
                 cwd=self.cwd,
                 env=self.env(env),
+                input=input,
                 capture_output=True,
                 text=True,
+                encoding="utf-8",
                 timeout=timeout or settings.PORTAL_GIT_TIMEOUT,
                 check=False,
             )
@@ -136,8 +139,10 @@ class Git:
             raise GitError(list(args), result.returncode, result.stdout, result.stderr)
         return result
 
-    def out(self, *args: str, env: Mapping[str, str] | None = None) -> str:
-        return self.run(*args, env=env).stdout.strip()
+    def out(
+        self, *args: str, env: Mapping[str, str] | None = None, input: str | None = None
+    ) -> str:
+        return self.run(*args, env=env, input=input).stdout.strip()
 
     def ok(self, *args: str) -> bool:
         return self.run(*args, check=False).returncode == 0

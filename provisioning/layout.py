@@ -11,6 +11,7 @@ a hub shows up in a diff as the new entry's lines and nothing else.
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import posixpath
@@ -18,11 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from provisioning import cluster_yaml
 from provisioning.render import Rendered
 
 CLUSTERS_DIR = "config/clusters"
@@ -48,18 +51,15 @@ def hub_values_path(cluster: str, hub: str) -> str:
 
 
 class ClusterFile:
-    """A cluster.yaml loaded for a round-trip edit."""
+    """A cluster.yaml's text loaded for a whole-file round-trip edit (the slow, general way)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.text = path.read_text()
-        except FileNotFoundError as exc:
-            raise LayoutError(f"{path.name} is missing from {path.parent}") from exc
+    def __init__(self, text: str, name: str = "cluster.yaml") -> None:
+        self.name = name
+        self.text = text
         try:
             _, indent, block_seq_indent = load_yaml_guess_indent(self.text)
         except YAMLError as exc:
-            raise LayoutError(f"{path} is not valid YAML: {exc}") from exc
+            raise LayoutError(f"{name} is not valid YAML: {exc}") from exc
         self.yaml = YAML()
         self.yaml.preserve_quotes = True
         self.yaml.width = 4096  # never re-wrap a long line someone wrote
@@ -68,7 +68,7 @@ class ClusterFile:
         self.yaml.indent(mapping=indent, sequence=indent + offset, offset=offset)
         self.data = self.yaml.load(self.text)
         if not isinstance(self.data, CommentedMap):
-            raise LayoutError(f"{path} is not a mapping")
+            raise LayoutError(f"{name} is not a mapping")
 
     @property
     def hubs(self) -> CommentedSeq:
@@ -77,7 +77,7 @@ class ClusterFile:
             hubs = CommentedSeq()
             self.data["hubs"] = hubs
         if not isinstance(hubs, CommentedSeq):
-            raise LayoutError(f"{self.path}: `hubs` is not a list")
+            raise LayoutError(f"{self.name}: `hubs` is not a list")
         return hubs
 
     def find(self, name: str) -> int | None:
@@ -91,8 +91,12 @@ class ClusterFile:
         self.yaml.dump(self.data, out)
         return out.getvalue()
 
-    def save(self) -> None:
-        write_atomic(self.path, self.dump())
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError as exc:
+        raise LayoutError(f"{path.name} is missing from {path.parent}") from exc
 
 
 def merged_entry(existing: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str, Any]:
@@ -121,31 +125,83 @@ def merged_entry(existing: dict[str, Any] | None, entry: dict[str, Any]) -> dict
     return result
 
 
-def upsert_entry(checkout: Path, cluster: str, entry: dict[str, Any]) -> bool:
-    """Add the hub's entry to cluster.yaml, or update it in place; True if the file changed."""
-    file = ClusterFile(cluster_file(checkout, cluster))
+def upsert_entry_text(text: str, entry: dict[str, Any], name: str = "cluster.yaml") -> str:
+    """cluster.yaml's `text` with the hub's entry added, or updated in place."""
+    # The quick way first (splicing the entry's lines), the whole-file round trip if not.
+    try:
+        current = cluster_yaml.entry(text, entry["name"])
+    except yaml.YAMLError as exc:
+        raise LayoutError(f"{name} is not valid YAML: {exc}") from exc
+    if current is not None:
+        spliced = cluster_yaml.update(
+            text, entry["name"], merged_entry(copy.deepcopy(current), entry)
+        )
+    else:
+        spliced = cluster_yaml.add(text, dict(merged_entry(None, entry)))
+    if spliced is not None:
+        return spliced
+    file = ClusterFile(text, name)
     index = file.find(entry["name"])
     if index is None:
         file.hubs.append(merged_entry(None, entry))
     else:
         merged_entry(file.hubs[index], entry)
-    text = file.dump()
-    if text == file.text:
+    return file.dump()
+
+
+def remove_entry_text(
+    text: str, hub: str, name: str = "cluster.yaml"
+) -> tuple[str, dict[str, Any] | None]:
+    """cluster.yaml's `text` without the hub's entry, and the entry (None if it had none)."""
+    try:
+        spliced = cluster_yaml.remove(text, hub)
+    except yaml.YAMLError as exc:
+        raise LayoutError(f"{name} is not valid YAML: {exc}") from exc
+    if spliced is not None:
+        return spliced
+    file = ClusterFile(text, name)
+    index = file.find(hub)
+    if index is None:
+        return text, None
+    entry = dict(file.hubs[index])
+    del file.hubs[index]
+    return file.dump(), entry
+
+
+def upsert_entry(checkout: Path, cluster: str, entry: dict[str, Any]) -> bool:
+    """Add the hub's entry to cluster.yaml, or update it in place; True if the file changed."""
+    path = cluster_file(checkout, cluster)
+    text = _read(path)
+    changed = upsert_entry_text(text, entry, str(path))
+    if changed == text:
         return False
-    write_atomic(file.path, text)
+    write_atomic(path, changed)
     return True
 
 
 def remove_entry(checkout: Path, cluster: str, name: str) -> dict[str, Any] | None:
     """Take the hub's entry out of cluster.yaml; the entry as it was, or None if absent."""
-    file = ClusterFile(cluster_file(checkout, cluster))
-    index = file.find(name)
-    if index is None:
-        return None
-    entry = dict(file.hubs[index])
-    del file.hubs[index]
-    file.save()
+    path = cluster_file(checkout, cluster)
+    changed, entry = remove_entry_text(_read(path), name, str(path))
+    if entry is not None:
+        write_atomic(path, changed)
     return entry
+
+
+def hub_own_files(cluster: str, name: str, entry: dict[str, Any] | None) -> list[str]:
+    """The repository paths of a hub's own files: those of its values files that name it.
+
+    (`<hub>.values.yaml`, `enc-<hub>.secret.values.yaml`); shared files such
+    as common.values.yaml are not the hub's.
+    """
+    files = (entry or {}).get("helm_chart_values_files") or [f"{name}.values.yaml"]
+    own = []
+    for filename in files:
+        if isinstance(filename, str) and name in Path(filename).name:
+            relative = posixpath.normpath(f"{CLUSTERS_DIR}/{cluster}/{filename}")
+            if relative.startswith(f"{CLUSTERS_DIR}/{cluster}/"):
+                own.append(relative)
+    return own
 
 
 def safe_path(checkout: Path, relative: str, cluster: str) -> Path:
@@ -171,19 +227,10 @@ def write_hub(checkout: Path, cluster: str, rendered: Rendered) -> None:
 
 
 def remove_hub(checkout: Path, cluster: str, name: str) -> list[str]:
-    """Remove a hub's entry and its own files; the repository-relative paths removed.
-
-    A hub's own files are those of its entry's values files that name it
-    (`<hub>.values.yaml`, `enc-<hub>.secret.values.yaml`); shared files such
-    as common.values.yaml stay.
-    """
+    """Remove a hub's entry and its own files; the repository-relative paths removed."""
     entry = remove_entry(checkout, cluster, name)
     removed: list[str] = []
-    files = (entry or {}).get("helm_chart_values_files") or [f"{name}.values.yaml"]
-    for filename in files:
-        if not isinstance(filename, str) or name not in Path(filename).name:
-            continue
-        relative = posixpath.normpath(f"{CLUSTERS_DIR}/{cluster}/{filename}")
+    for relative in hub_own_files(cluster, name, entry):
         path = safe_path(checkout, relative, cluster)
         if path.exists():
             path.unlink()

@@ -179,3 +179,18 @@ def closed_message(deployment: Deployment) -> str:
 def sweep_deployments() -> int:
     """Re-queue deployments a lost message or a dead worker left behind."""
     return deployments.requeue_stuck()
+
+
+@shared_task(acks_late=True)
+def maintain_clones() -> int:
+    """Pack the persistent clones' objects (deployments never pay for a repack)."""
+    from provisioning.backends.gitops import maintain
+    from provisioning.models import DeployTarget
+
+    packed = 0
+    for target in DeployTarget.objects.all():
+        try:
+            packed += maintain(target)
+        except DeployError as exc:
+            logger.warning("maintaining the clone of %s: %s", target.name, exc.message)
+    return packed

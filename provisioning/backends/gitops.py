@@ -43,6 +43,10 @@ PUSH_TRIES = 5
 MAX_DIFF = 200_000
 
 
+class MissingBase(Exception):
+    """The clone has no such base revision (yet): fetch it."""
+
+
 def clone_path(target: DeployTarget) -> Path:
     return Path(settings.PORTAL_CLONE_DIR) / f"target-{target.pk}"
 
@@ -58,6 +62,16 @@ def branch_name(cluster: str, hub: str, revision: int, *, remove: bool = False) 
 def trailer(cluster: str, hub: str, revision: int, *, remove: bool = False) -> str:
     """The commit message line that names the change (how a re-run recognises it)."""
     return f"Hub-Portal-Revision: {cluster}/{hub}/r{revision}" + (" remove" if remove else "")
+
+
+def _ident(text: str) -> str:
+    """A name or address as a commit header may hold it."""
+    return "".join(c for c in text if c not in "<>\n").strip() or "unknown"
+
+
+def _data(text: str) -> list[str]:
+    """A fast-import `data` command for `text` (its length counted in bytes)."""
+    return [f"data {len(text.encode())}", text]
 
 
 def _who(user: Any) -> str:
@@ -165,13 +179,20 @@ class Change:
         """Create the persistent clone on first use; afterwards only point it at the URL."""
         path = clone_path(self.target)
         git = self.git
+        # The URL the clone was last pointed at, kept beside it: comparing it
+        # here costs nothing, asking git would cost a process per change.
+        url_file = path / ".git" / "portal-remote-url"
         if not (path / ".git").exists():
             path.mkdir(parents=True, exist_ok=True)
             git.run("init", "-q", "-b", "portal-work")
+            git.run("config", "gc.auto", "0")  # packing happens in `maintain`, not mid-deploy
             git.run("remote", "add", "origin", self.target.repo_url)
             self.log(f"Created a clone of {self.target.name} at {path.name}.", step="clone")
-        else:
+        elif not url_file.exists() or url_file.read_text() != self.target.repo_url:
             git.run("remote", "set-url", "origin", self.target.repo_url)
+        else:
+            return
+        url_file.write_text(self.target.repo_url)
 
     def remote_heads(self) -> dict[str, str]:
         """{ref: sha} of the base branch and this change's branch on the remote."""
@@ -208,50 +229,111 @@ class Change:
             except GitError as exc:
                 raise exc.deploy_error(f"Fetching {self.target.name}") from exc
 
-    def write(self, base: str) -> bool:
-        """Lay the change over `base` in the work tree; False when it changes nothing."""
+    def read(self, rev: str, paths: list[str]) -> tuple[str, dict[str, str | None]]:
+        """(`rev`'s commit sha, {path: its text at `rev`, None if absent}), in one git call."""
+        commands = [f"info {rev}", *(f"contents {rev}:{path}" for path in paths)]
+        out = self.git.run("cat-file", "--batch-command", input="\n".join(commands) + "\n")
+        raw = out.stdout.encode("utf-8", "surrogateescape")
+        position, sha = 0, ""
+        texts: dict[str, str | None] = {}
+        for number, path in enumerate(["", *paths]):
+            end = raw.index(b"\n", position)
+            header = raw[position:end].decode()
+            position = end + 1
+            if header.endswith(" missing"):
+                if number == 0:
+                    raise MissingBase(rev)
+                texts[path] = None
+                continue
+            if number == 0:
+                sha = header.split(" ", 1)[0]
+                continue
+            size = int(header.rsplit(" ", 1)[1])
+            texts[path] = raw[position : position + size].decode("utf-8", "surrogateescape")
+            position += size + 1  # the content, then a newline
+        return sha, texts
+
+    def changed_files(self, text: str | None) -> dict[str, str | None]:
+        """{repository path: new text, or None to delete} for this change.
+
+        `text` is cluster.yaml as the base has it (None if the base has none).
+        """
         from provisioning import layout
 
-        git = self.git
-        git.run("checkout", "-q", "-f", "--detach", base)
-        git.run("clean", "-q", "-f", "-d")
-        checkout = clone_path(self.target)
+        cluster_path = f"{layout.CLUSTERS_DIR}/{self.cluster}/cluster.yaml"
+        if text is None:
+            raise DeployError(
+                f"{self.target.name} has no {cluster_path}: the cluster has no folder in this "
+                "repository yet. Add it (or import the repository), then retry.",
+                permanent=True,
+            )
         try:
             if self.remove:
-                layout.remove_hub(checkout, self.cluster, self.hub.name)
-                for path in self.rendered_paths():
-                    layout.safe_path(checkout, path, self.cluster).unlink(missing_ok=True)
+                changed, entry = layout.remove_entry_text(text, self.hub.name, cluster_path)
+                gone = set(layout.hub_own_files(self.cluster, self.hub.name, entry))
+                gone.update(self.rendered_paths())
+                files: dict[str, str | None] = dict.fromkeys(sorted(gone))
             else:
-                layout.write_hub(checkout, self.cluster, self.rendered)
+                entry_ = self.rendered.cluster_entry or {}
+                changed = layout.upsert_entry_text(text, entry_, cluster_path)
+                files = dict(self.rendered.files)
         except layout.LayoutError as exc:
             raise DeployError(f"Cannot change {self.target.name}: {exc}.", permanent=True) from exc
-        git.run("add", "-A")
-        return not git.ok("diff", "--cached", "--quiet", "HEAD")
+        files[cluster_path] = changed
+        return files
+
+    def build(self, base: str) -> str | None:
+        """Commit this change on top of `base`; its sha, or None if `base` already has it.
+
+        Two git processes, whatever the repository's size: one reads what the
+        change touches, one (fast-import) writes the blobs, trees and commit.
+        No work tree and no shared index are involved, so a crash leaves
+        nothing half-written behind.
+        """
+        cluster_path = f"config/clusters/{self.cluster}/cluster.yaml"
+        paths = [cluster_path, *self.rendered_paths()]
+        base_sha, current = self.read(base, paths)
+        files = self.changed_files(current[cluster_path])
+        changed = {
+            path: text
+            for path, text in files.items()
+            if path not in current or current[path] != text
+        }
+        if not changed:
+            return None
+        target = self.target
+        # Dates from the revision: the same change on the same base is the
+        # same commit, so a re-run after a crash pushes nothing new.
+        when = f"{int(self.deployment.revision.created_at.timestamp())} +0000"
+        who = f"{_ident(target.commit_author_name)} <{_ident(target.commit_author_email)}> {when}"
+        stream = [
+            "feature done",
+            "commit refs/portal/build",
+            "mark :1",
+            f"author {who}",
+            f"committer {who}",
+            *_data(self.message()),
+            f"from {base_sha}",
+        ]
+        for path, text in changed.items():
+            if text is None:
+                stream.append(f"D {path}")
+            else:
+                stream += [f"M 100644 inline {path}", *_data(text)]
+        stream += ["get-mark :1", "done"]
+        out = self.git.out("fast-import", "--quiet", "--force", input="\n".join(stream) + "\n")
+        return out.split()[-1]
 
     def rendered_paths(self) -> list[str]:
         files = self.deployment.revision.files or {}
         paths = list(files.get("files", {}))
         return paths or [f"config/clusters/{self.cluster}/{self.hub.name}.values.yaml"]
 
-    def commit(self) -> str:
-        # Dates from the revision: the same change on the same base is the
-        # same commit, so a re-run after a crash pushes nothing new.
-        when = f"{int(self.deployment.revision.created_at.timestamp())} +0000"
-        self.git.run(
-            "commit",
-            "-q",
-            "--no-verify",
-            "-m",
-            self.message(),
-            env={"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when},
-        )
-        return self.git.out("rev-parse", "HEAD")
-
-    def push(self, ref: str, lease: str | None = None) -> str:
+    def push(self, sha: str, ref: str, lease: str | None = None) -> str:
         args = ["push", "--porcelain", "--no-verify", "origin"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{ref}:{lease}")
-        result = self.git.run(*args, f"HEAD:refs/heads/{ref}", check=False)
+        result = self.git.run(*args, f"{sha}:refs/heads/{ref}", check=False)
         outcome, reason = push_rejection(result)
         if outcome == "refused":
             said = remote_messages(result.stderr)
@@ -266,6 +348,7 @@ class Change:
             raise GitError(
                 list(args), result.returncode, result.stdout, result.stderr
             ).deploy_error(f"Pushing to {self.target.name}")
+        # A successful push also moves the clone's refs/remotes/origin/<ref>.
         return outcome
 
     def people(self) -> tuple[str, str, str]:
@@ -337,21 +420,21 @@ class Change:
         """Commit on the revision's branch; None when the base already has the change."""
         heads = self.remote_heads()
         self.sync(heads)
-        base = f"refs/remotes/origin/{self.target.base_branch}"
-        if not self.write(base):
+        sha = self.build(f"refs/remotes/origin/{self.target.base_branch}")
+        if sha is None:
             self.log(
                 f"{self.target.base_branch} already has this change; nothing to propose.",
                 step="commit",
             )
             return None
         remote = heads.get(self.branch)
-        tree = self.git.out("write-tree")
-        if remote and self.git.out("rev-parse", f"{remote}^{{tree}}") == tree:
+        if remote and self.git.out("rev-parse", f"{remote}^{{tree}}") == self.git.out(
+            "rev-parse", f"{sha}^{{tree}}"
+        ):
             self.log(f"{self.branch} already has this change at {remote[:12]}.", step="commit")
             return remote
-        sha = self.commit()
-        self.log(f"Committed {sha[:12]} on {self.branch}.", step="commit")
-        if self.push(self.branch, lease=remote or "") == "stale":
+        self.log(f"Committed {sha[:12]} for {self.branch}.", step="commit")
+        if self.push(sha, self.branch, lease=remote or "") == "stale":
             raise DeployError(
                 f"{self.branch} changed on the remote while we pushed; will try again.",
                 permanent=False,
@@ -360,27 +443,36 @@ class Change:
         return sha
 
     def to_base(self) -> str:
-        """Commit straight onto the base branch, re-applying when it moved meanwhile."""
+        """Commit straight onto the base branch, re-applying when it moved meanwhile.
+
+        Optimistic: the clone's own idea of the base branch is tried first
+        (it is right whenever the portal made the last push), and the remote
+        is asked only when the push is turned down as stale.
+        """
         base = self.target.base_branch
+        tracking = f"refs/remotes/origin/{base}"
         for attempt in range(1, PUSH_TRIES + 1):
-            heads = self.remote_heads()
-            self.sync(heads)
-            if not self.write(f"refs/remotes/origin/{base}"):
+            try:
+                sha = self.build(tracking)
+            except MissingBase:
+                # A new clone: fetch once; afterwards pushes keep the tracking ref current.
+                self.sync(self.remote_heads())
+                sha = self.build(tracking)
+            if sha is None:
                 found = self.find_in_base()
                 self.log(
                     f"{base} already has this change" + (f" ({found[:12]})." if found else "."),
                     step="commit",
                 )
-                return found or heads[base]
-            sha = self.commit()
-            if self.push(base) == "ok":
+                return found or self.git.out("rev-parse", tracking)
+            if self.push(sha, base) == "ok":
                 self.log(f"Committed {sha[:12]} to {base} and pushed it.", step="push")
                 return sha
             self.log(
-                f"{base} moved while we pushed (try {attempt}); re-applying on the new base.",
+                f"{base} had moved on (try {attempt}); fetched it to re-apply the change.",
                 step="push",
-                level="warning",
             )
+            self.sync(self.remote_heads())
         raise DeployError(
             f"{base} kept moving during {PUSH_TRIES} tries; will try again.", permanent=False
         )
@@ -436,6 +528,24 @@ class GitOpsBackend(Backend):
                 return "merged" if change.find_in_base() else "open"
             except GitError as exc:
                 raise exc.deploy_error(f"Reading {change.target.name}") from exc
+
+
+def maintain(target: DeployTarget, loose_limit: int = 5000, pack_limit: int = 30) -> bool:
+    """Pack a clone's objects once enough have gathered; True if it did.
+
+    Clones are made with gc.auto=0 so that no deployment pays for a repack
+    at a random moment; this runs from beat instead, under the clone's lock.
+    """
+    path = clone_path(target)
+    if not (path / ".git").exists():
+        return False
+    git = Git(path)
+    with locked(lock_path(target), settings.PORTAL_GIT_LOCK_TIMEOUT):
+        counts = dict(line.split(": ", 1) for line in git.out("count-objects", "-v").splitlines())
+        if int(counts["count"]) < loose_limit and int(counts["packs"]) < pack_limit:
+            return False
+        git.run("gc", "--quiet", timeout=settings.PORTAL_GIT_TIMEOUT * 10)
+        return True
 
 
 def show_commit(target: DeployTarget, sha: str) -> str:

@@ -144,18 +144,23 @@ def test_it_reapplies_a_direct_commit_when_the_base_moves_during_the_push(
     _, first = make_hub(cluster, "first", requester=lead, approver=reviewer)
     assert first is not None
     run_deployment.delay(first.pk)
-    # Someone else pushes to main right after our worker fetched it: a git
-    # hook in the clone (run by git itself on checkout) makes the race certain.
+    # Someone pushes to main, so the clone's idea of main is stale; and once
+    # our worker has fetched the new main, someone else pushes again before
+    # our second push. A hook in the clone that git runs on every ref update
+    # (the fetch's) makes that second race certain.
+    move_base(bare_repo, bare_repo.parent, "README.md", "first move\n")
     racer = bare_repo.parent / "racer"
     git(bare_repo.parent, "clone", "-q", str(bare_repo), str(racer))
     (racer / "RACE.md").write_text("someone else got there first\n")
     git(racer, "add", "-A")
     git(racer, "commit", "-q", "-m", "Race")
     racer_sha = git(racer, "rev-parse", "HEAD")
-    hook = clone_path(target) / ".git" / "hooks" / "post-checkout"
+    hook = clone_path(target) / ".git" / "hooks" / "reference-transaction"
     hook.parent.mkdir(exist_ok=True)
     hook.write_text(
         "#!/bin/sh\n"
+        '[ "$1" = committed ] || exit 0\n'
+        "grep -q refs/remotes/origin/main || exit 0\n"
         f'[ -e "{racer}/raced" ] && exit 0\n'
         f'touch "{racer}/raced"\n'
         "env -u GIT_DIR -u GIT_INDEX_FILE -u GIT_WORK_TREE "
@@ -171,7 +176,9 @@ def test_it_reapplies_a_direct_commit_when_the_base_moves_during_the_push(
     assert (racer / "raced").exists()
     assert git(bare_repo, "rev-parse", "main") == second.commit_sha
     assert git(bare_repo, "rev-parse", f"{second.commit_sha}^") == racer_sha
-    assert second.log.filter(step="push", level="warning").exists()
+    moved = second.log.filter(step="push", message__contains="had moved on")
+    assert moved.count() == 2
+    assert branch_commits(bare_repo, "main", f"{racer_sha}") == [second.commit_sha]
     cluster_yaml = git(bare_repo, "show", f"main:{CLUSTER_YAML}")
     assert "name: first" in cluster_yaml and "name: second" in cluster_yaml
 
@@ -520,3 +527,26 @@ def test_it_makes_the_demo_repository_once(
     assert run_deployment.delay(deployment.pk).get() == "succeeded"
     deployment.refresh_from_db()
     assert git(bare, "rev-parse", "main") == deployment.commit_sha
+
+
+def test_it_packs_a_clone_from_beat_not_during_deployments(
+    bare_repo: Path, lead: User, reviewer: User
+) -> None:
+    from provisioning.backends.gitops import maintain
+
+    target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
+    cluster = make_cluster(target)
+    for name in ("first", "second", "third"):
+        _, deployment = make_hub(cluster, name, requester=lead, approver=reviewer)
+        assert deployment is not None
+        assert run_deployment.delay(deployment.pk).get() == "succeeded"
+    clone = clone_path(target)
+    assert git(clone, "config", "gc.auto") == "0"
+    packs_before = git(clone, "count-objects", "-v")
+
+    assert not maintain(target)  # below the limits: nothing to do
+
+    assert maintain(target, loose_limit=1)
+
+    counts = dict(line.split(": ") for line in git(clone, "count-objects", "-v").splitlines())
+    assert counts["count"] == "0" and counts["packs"] == "1", packs_before
