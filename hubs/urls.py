@@ -8,6 +8,14 @@ app_name = "hubs"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("requests/<int:pk>/", views.home, name="request"),
-    path("hubs/<slug:cluster>/<slug:name>/", views.home, name="hub"),
+    path("requests/new/", views.request_new, name="request_new"),
+    path("requests/<int:pk>/", views.request_detail, name="request"),
+    path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
+    path("requests/<int:pk>/comment/", views.request_comment, name="request_comment"),
+    path("requests/<int:pk>/<slug:action>/", views.request_action, name="request_action"),
+    path("review/", views.review_queue, name="review_queue"),
+    path("hubs/", views.hub_list, name="hub_list"),
+    path("hubs/<slug:cluster>/<slug:name>/", views.hub_detail, name="hub"),
+    path("operations/", views.operations, name="operations"),
+    path("profile/", views.profile, name="profile"),
 ]

@@ -1,7 +1,383 @@
+"""Pages for leads and reviewers. Views check access and call hubs/actions.py."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from hubs import actions, permissions
+from hubs.audit import history
+from hubs.changes import spec_changes
+from hubs.forms import CommentForm, DecisionForm, QueueFilterForm, RequestForm
+from hubs.models import Hub, HubRequest
+from hubs.spec import SpecError
+from hubs.states import HUB_LIVE, REQUEST_OPEN, IllegalTransition, RequestState
+from provisioning.models import Deployment
+
+QUEUE_PAGE = 50
+DECISIONS = {
+    "approve": ("Approve", "btn-success"),
+    "request-changes": ("Ask for changes", "btn-warning"),
+    "reject": ("Reject", "btn-outline-danger"),
+}
 
 
-def home(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    return HttpResponse("Hub Portal")
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page, or for someone signed in, their requests and hubs."""
+    if not request.user.is_authenticated:
+        return render(request, "hubs/welcome.html")
+    mine = (
+        HubRequest.objects.filter(requester=request.user)
+        .select_related("cluster", "offering")
+        .order_by("-created_at")
+    )
+    hubs = (
+        Hub.objects.filter(Q(request__requester=request.user) | Q(community__leads=request.user))
+        .select_related("cluster", "offering")
+        .distinct()
+        .order_by("cluster__slug", "name")
+    )
+    return render(
+        request,
+        "hubs/home.html",
+        {"requests": mine[:100], "hubs": hubs[:100], "open_states": REQUEST_OPEN},
+    )
+
+
+# --- the request form ------------------------------------------------------------
+
+
+def _save_request(
+    request: HttpRequest, form: RequestForm, hub_request: HubRequest | None
+) -> HubRequest | None:
+    """Save (and, if asked, submit) from a valid form; None with errors on the form."""
+    submit = "submit" in request.POST
+    spec, notes = form.spec(), form.cleaned_data.get("notes") or ""
+    try:
+        if hub_request is None:
+            return actions.create_request(request.user, spec, notes=notes, submit=submit)
+        # Edit and submission together: a submission refused leaves the request as it was.
+        with transaction.atomic():
+            hub_request = actions.update_request(
+                hub_request, by=request.user, spec=spec, notes=notes
+            )
+            if submit:
+                hub_request = actions.submit_request(hub_request, by=request.user)
+        return hub_request
+    except SpecError as exc:
+        form.add_spec_errors(exc)
+    except IllegalTransition as exc:
+        form.add_error(None, str(exc))
+    return None
+
+
+def _after_save(request: HttpRequest, hub_request: HubRequest) -> HttpResponse:
+    if hub_request.state == RequestState.DRAFT:
+        messages.success(request, "Draft saved. Submit it when it is ready for review.")
+    elif hub_request.state == RequestState.APPROVED:
+        messages.success(request, "Approved at once: this tier needs no review.")
+    else:
+        messages.success(request, "Submitted. Reviewers have been told; you will get an email.")
+    return redirect(hub_request)
+
+
+@login_required
+def request_new(request: HttpRequest) -> HttpResponse:
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # Nothing is written unless the whole save (and submission) succeeds.
+        hub_request = _save_request(request, form, None)
+        if hub_request is not None:
+            return _after_save(request, hub_request)
+    return render(request, "hubs/request_form.html", {"form": form, "hub_request": None})
+
+
+@login_required
+def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    hub_request = _visible_request(request, pk)
+    if not permissions.can_edit_request(request.user, hub_request):
+        messages.error(
+            request,
+            f"This request is {hub_request.get_state_display().lower()}; only its requester "
+            "can edit it, and only as a draft or when changes were asked for.",
+        )
+        return redirect(hub_request)
+    if request.method == "POST":
+        form = RequestForm(request.POST)
+        if form.is_valid():
+            saved = _save_request(request, form, hub_request)
+            if saved is not None:
+                return _after_save(request, saved)
+    else:
+        form = RequestForm(initial=RequestForm.initial_from(hub_request.spec, hub_request.notes))
+    return render(request, "hubs/request_form.html", {"form": form, "hub_request": hub_request})
+
+
+# --- a request's page --------------------------------------------------------------
+
+
+def _visible_request(request: HttpRequest, pk: int) -> HubRequest:
+    hub_request = get_object_or_404(
+        HubRequest.objects.select_related("requester", "cluster", "offering", "decided_by"), pk=pk
+    )
+    # Not found rather than forbidden: do not confirm that someone else's exists.
+    if not permissions.can_view_request(request.user, hub_request):
+        raise Http404("No such request.")
+    return hub_request
+
+
+def _timeline(hub_request: HubRequest) -> list[dict[str, Any]]:
+    """Transitions and comments in order, for the history panel."""
+    comments = {(c.transition, c.body): c for c in hub_request.comments.select_related("author")}
+    items: list[dict[str, Any]] = []
+    for event in history(hub_request):
+        if event.action == "request.commented":
+            items.append({"kind": "comment", "when": event.created_at, "who": event.actor,
+                          "comment": event.comment})  # fmt: skip
+            continue
+        comments.pop((event.to_state, event.comment), None)
+        items.append(
+            {
+                "kind": "event",
+                "when": event.created_at,
+                "who": event.actor,
+                "action": event.action.removeprefix("request.").replace("_", " "),
+                "from": event.from_state,
+                "to": event.to_state,
+                "comment": event.comment,
+            }
+        )
+    return items
+
+
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    hub_request = _visible_request(request, pk)
+    user = request.user
+    submissions = list(hub_request.submissions.order_by("-number")[:2])
+    changes = (
+        spec_changes(submissions[1].spec, submissions[0].spec) if len(submissions) == 2 else []
+    )
+    hub = Hub.objects.filter(request=hub_request).select_related("cluster").first()
+    context = {
+        "hub_request": hub_request,
+        "spec": hub_request.spec,
+        "timeline": _timeline(hub_request),
+        "changes": changes,
+        "previous_submission": submissions[1] if len(submissions) == 2 else None,
+        "hub": hub,
+        "can_edit": permissions.can_edit_request(user, hub_request),
+        "can_submit": permissions.can_edit_request(user, hub_request),
+        "can_withdraw": permissions.can_withdraw_request(user, hub_request),
+        "can_review": hub_request.state == RequestState.SUBMITTED
+        and permissions.can_review_request(user, hub_request),
+        "decisions": DECISIONS,
+        "decision_form": DecisionForm(),
+        "comment_form": CommentForm(),
+    }
+    return render(request, "hubs/request_detail.html", context)
+
+
+ACTIONS = {
+    "submit": lambda r, user, comment: actions.submit_request(r, by=user),
+    "approve": lambda r, user, comment: actions.approve_request(r, by=user, comment=comment),
+    "reject": lambda r, user, comment: actions.reject_request(r, by=user, comment=comment),
+    "request-changes": lambda r, user, comment: actions.request_changes(
+        r, by=user, comment=comment
+    ),
+    "withdraw": lambda r, user, comment: actions.withdraw_request(r, by=user, comment=comment),
+}
+DONE = {
+    "submit": "Submitted for review.",
+    "approve": "Approved. The hub is being set up.",
+    "reject": "Rejected.",
+    "request-changes": "Sent back to the requester with your comment.",
+    "withdraw": "Withdrawn.",
+}
+
+
+@login_required
+@require_POST
+def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One button on the request page: a transition, with an optional comment."""
+    hub_request = _visible_request(request, pk)
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("comment", []):
+            messages.error(request, f"Comment: {error}")
+        return redirect(hub_request)
+    try:
+        ACTIONS[action](hub_request, request.user, form.cleaned_data["comment"])
+    except SpecError as exc:
+        if action == "submit":
+            messages.error(request, "The request is not complete yet; fix the fields marked below.")
+            return redirect("hubs:request_edit", pk=hub_request.pk)
+        for line in exc.lines():
+            messages.error(request, line[:1].upper() + line[1:])
+    except (IllegalTransition, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, DONE[action])
+    return redirect(hub_request)
+
+
+@login_required
+@require_POST
+def request_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    hub_request = _visible_request(request, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        actions.add_comment(hub_request, by=request.user, body=form.cleaned_data["body"])
+        messages.success(request, "Comment added.")
+    else:
+        for error in form.errors.get("body", []):
+            messages.error(request, f"Comment: {error}")
+    return redirect(hub_request)
+
+
+# --- reviewers -------------------------------------------------------------------------
+
+
+def queue_queryset(filters: dict[str, str]) -> QuerySet[HubRequest]:
+    """Requests for the review queue: oldest waiting first. Shared with the benchmark."""
+    requests = HubRequest.objects.select_related("requester", "cluster", "offering").exclude(
+        state=RequestState.DRAFT
+    )
+    if filters.get("state"):
+        requests = requests.filter(state=filters["state"])
+    if filters.get("offering"):
+        requests = requests.filter(offering__slug=filters["offering"])
+    if filters.get("cluster"):
+        requests = requests.filter(cluster__slug=filters["cluster"])
+    return requests.order_by("submitted_at", "pk")
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    if not permissions.is_reviewer(request.user):
+        raise PermissionDenied("Only reviewers see the review queue.")
+    data = request.GET.copy()
+    if "state" not in data:
+        data["state"] = RequestState.SUBMITTED
+    filters = QueueFilterForm(data)
+    clean = filters.cleaned_data if filters.is_valid() else {"state": RequestState.SUBMITTED}
+    page = Paginator(queue_queryset(clean), QUEUE_PAGE).get_page(request.GET.get("page"))
+    query = data.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "hubs/review_queue.html",
+        {"filters": filters, "page": page, "query": query.urlencode()},
+    )
+
+
+# --- hubs ------------------------------------------------------------------------------
+
+
+@login_required
+def hub_list(request: HttpRequest) -> HttpResponse:
+    hubs = Hub.objects.select_related("cluster", "offering")
+    if not permissions.is_reviewer(request.user):
+        hubs = hubs.filter(
+            Q(request__requester=request.user) | Q(community__leads=request.user)
+        ).distinct()
+    state = request.GET.get("state", "")
+    if state:
+        hubs = hubs.filter(state=state)
+    page = Paginator(hubs.order_by("cluster__slug", "name", "pk"), 100).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "hubs/hub_list.html", {"page": page, "state": state})
+
+
+@login_required
+def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    hubs = Hub.objects.select_related("cluster", "offering", "community", "request").filter(
+        cluster__slug=cluster, name=name
+    )
+    hub = hubs.filter(state__in=HUB_LIVE).first() or hubs.order_by("-created_at").first()
+    if hub is None or not permissions.can_view_hub(request.user, hub):
+        raise Http404("No such hub.")
+    deployments = list(hub.deployments.select_related("revision", "requested_by")[:20])
+    return render(
+        request,
+        "hubs/hub_detail.html",
+        {
+            "hub": hub,
+            "deployments": deployments,
+            "latest": deployments[0] if deployments else None,
+            "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
+        },
+    )
+
+
+# --- operators -------------------------------------------------------------------------
+
+
+@login_required
+def operations(request: HttpRequest) -> HttpResponse:
+    """What needs an operator's attention: failures, stuck work, drift."""
+    if not permissions.is_operator(request.user):
+        raise PermissionDenied("Only operators see the operations dashboard.")
+    hub_states = dict(Hub.objects.values_list("state").annotate(n=Count("pk")).order_by())
+    request_states = dict(
+        HubRequest.objects.values_list("state").annotate(n=Count("pk")).order_by()
+    )
+    failed = (
+        Deployment.objects.filter(state="failed")
+        .select_related("hub__cluster", "revision")
+        .order_by("-finished_at", "-pk")[:20]
+    )
+    active = (
+        Deployment.objects.filter(state__in=("queued", "running", "awaiting_merge"))
+        .select_related("hub__cluster", "revision")
+        .order_by("created_at", "pk")[:50]
+    )
+    drifted = (
+        Hub.objects.exclude(drift={})
+        .select_related("cluster")
+        .order_by("cluster__slug", "name")[:100]
+    )
+    return render(
+        request,
+        "hubs/operations.html",
+        {
+            "hub_states": hub_states,
+            "request_states": request_states,
+            "failed": failed,
+            "active": active,
+            "drifted": drifted,
+        },
+    )
+
+
+# --- the signed-in person --------------------------------------------------------------
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """Account links and the API token (shown in full only right after it is made)."""
+    new_key = ""
+    user: Any = request.user  # signed in (login_required)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        Token.objects.filter(user=user).delete()
+        if action == "create":
+            new_key = Token.objects.create(user=user).key
+            messages.success(request, "New API token created. Copy it now: it is shown once.")
+        else:
+            messages.success(request, "API token revoked; scripts using it can no longer sign in.")
+    token = Token.objects.filter(user=user).first()
+    return render(request, "hubs/profile.html", {"token": token, "new_key": new_key})

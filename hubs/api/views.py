@@ -1,0 +1,263 @@
+"""The catalog and hub requests over the API, with the UI's permissions.
+
+Views only check access and parse bodies; every change goes through
+hubs/actions.py, whose errors hubs/api/errors.py turns into 400 (SpecError),
+403 (PermissionDenied) and 409 (IllegalTransition). A request someone may not
+see answers 404, as if it did not exist, so ids do not leak.
+
+Bodies are JSON objects only: the hub spec's fields at the top level, plus a
+few named options (`notes`, `submit`, `comment`, depending on the endpoint);
+any other top-level field is refused with 400 naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hubs import actions, permissions
+from hubs.api.serializers import (
+    ActionBody,
+    CatalogImageSerializer,
+    ClusterSerializer,
+    CreateOptions,
+    EditOptions,
+    OfferingSerializer,
+    RequestCreateBody,
+    RequestDetailSerializer,
+    RequestEditBody,
+    RequestSerializer,
+)
+from hubs.models import Cluster, HubRequest, Offering, UserImage
+from hubs.states import RequestState
+
+# --- the catalog -------------------------------------------------------------
+
+
+class ClusterList(generics.ListAPIView[Cluster]):
+    """Clusters that take new hubs."""
+
+    serializer_class = ClusterSerializer
+
+    def get_queryset(self) -> QuerySet[Cluster]:
+        return Cluster.objects.filter(active=True).order_by("slug")
+
+
+class OfferingList(generics.ListAPIView[Offering]):
+    """Tiers on offer, each with the slugs of the active clusters it may run on."""
+
+    serializer_class = OfferingSerializer
+
+    def get_queryset(self) -> QuerySet[Offering]:
+        active_clusters = Cluster.objects.filter(active=True).order_by("slug")
+        return (
+            Offering.objects.filter(active=True)
+            .prefetch_related(Prefetch("clusters", queryset=active_clusters))
+            .order_by("monthly_fee", "slug")
+        )
+
+
+class ImageList(generics.ListAPIView[UserImage]):
+    """Curated user images; `image: {catalog: <slug>}` in a spec names one."""
+
+    serializer_class = CatalogImageSerializer
+
+    def get_queryset(self) -> QuerySet[UserImage]:
+        return UserImage.objects.filter(active=True).order_by("name", "slug")
+
+
+# --- bodies ------------------------------------------------------------------
+
+
+def _body(request: Request) -> dict[str, Any]:
+    # An empty body parses to {}: nothing given. Only JSON is parsed (JSONParser).
+    data = request.data
+    if not isinstance(data, dict):
+        raise ParseError('The body must be a JSON object, e.g. {"name": "bcc"}.')
+    return dict(data)
+
+
+def _options(
+    body: dict[str, Any], options: type[serializers.Serializer[dict[str, Any]]], *, spec: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split `body` into (spec fields, checked options); refuse any other field."""
+    names = set(options().fields)
+    allowed = (names | actions.SPEC_KEYS) if spec else names
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        expected = ", ".join(sorted(names))
+        what = f"the hub spec's fields, {expected}" if spec else expected
+        raise ValidationError({key: [f"Unknown field; this body takes {what}."] for key in unknown})
+    checker = options(data={k: v for k, v in body.items() if k in names})
+    checker.is_valid(raise_exception=True)
+    return {k: v for k, v in body.items() if k not in names}, dict(checker.validated_data)
+
+
+# --- hub requests ------------------------------------------------------------
+
+
+def visible_requests(user: Any) -> QuerySet[HubRequest]:
+    """The requests `user` may see: all for reviewers and operators, else their own."""
+    requests = HubRequest.objects.select_related(
+        "requester", "cluster", "offering", "decided_by", "hub__cluster"
+    )
+    if not permissions.is_reviewer(user):
+        requests = requests.filter(requester=user)
+    return requests
+
+
+def _visible_request(request: Request, pk: int) -> HubRequest:
+    hub_request = visible_requests(request.user).filter(pk=pk).first()
+    if hub_request is None:
+        raise NotFound("No such request.")
+    return hub_request
+
+
+def _detail(request: Request, pk: int, code: int = status.HTTP_200_OK) -> Response:
+    """The request as it is now, with its comments."""
+    hub_request = (
+        visible_requests(request.user).prefetch_related("comments__author").filter(pk=pk).first()
+    )
+    if hub_request is None:  # deleted meanwhile
+        raise NotFound("No such request.")
+    return Response(RequestDetailSerializer(hub_request).data, status=code)
+
+
+STATE_PARAMETER = OpenApiParameter(
+    "state",
+    OpenApiTypes.STR,
+    enum=RequestState.values,
+    many=True,
+    description="Only requests in this state (repeat for several).",
+)
+
+
+CREATE_HELP = """Create a hub request.
+
+The body is a hub spec (the fields of HubSpec, at the top level) plus optional
+`notes` for the reviewers and optional `submit`: false (the default) saves a
+draft, which may be incomplete; true checks the spec fully and submits it for
+review at once (a tier that needs no review is then approved at once).
+Answers 201 with the request, including its `id` and `state`.
+"""
+
+
+class RequestList(generics.ListCreateAPIView[HubRequest]):
+    """Hub requests: yours, or every one for reviewers and operators. Newest first."""
+
+    serializer_class = RequestSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self) -> QuerySet[HubRequest]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view
+            return HubRequest.objects.none()
+        requests = visible_requests(self.request.user)
+        states = self.request.query_params.getlist("state")
+        unknown = sorted(set(states) - set(RequestState.values))
+        if unknown:
+            choices = ", ".join(RequestState.values)
+            raise ValidationError(
+                {"state": [f"Unknown state {s!r}; choose from {choices}." for s in unknown]}
+            )
+        if states:
+            requests = requests.filter(state__in=states)
+        return requests.order_by("-created_at", "-pk")
+
+    @extend_schema(parameters=[STATE_PARAMETER])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=RequestCreateBody,
+        responses={201: RequestDetailSerializer},
+        description=CREATE_HELP,
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        spec, options = _options(_body(request), CreateOptions, spec=True)
+        hub_request = actions.create_request(
+            request.user, spec, notes=options["notes"], submit=options["submit"]
+        )
+        return _detail(request, hub_request.pk, status.HTTP_201_CREATED)
+
+
+@extend_schema(methods=["GET"], responses=RequestDetailSerializer)
+@extend_schema(methods=["PATCH"], request=RequestEditBody, responses=RequestDetailSerializer)
+@api_view(["GET", "PATCH"])
+@parser_classes([JSONParser])
+def request_detail(request: Request, pk: int) -> Response:
+    """A request with its spec and comments.
+
+    PATCH edits a draft or a request sent back for changes (requester only):
+    each top-level spec field given replaces the stored one, a field given as
+    null is removed, and `notes` replaces the notes. Submit with
+    POST .../submit/ afterwards.
+    """
+    hub_request = _visible_request(request, pk)
+    if request.method == "PATCH":
+        # Who may edit before what they sent: a reviewer's edit is refused as such.
+        if hub_request.requester_id != request.user.pk:
+            raise PermissionDenied("Only the requester can edit a request.")
+        changes, options = _options(_body(request), EditOptions, spec=True)
+        spec = None
+        if changes:
+            spec = {**hub_request.spec, **changes}
+            spec = {key: value for key, value in spec.items() if value is not None}
+        actions.update_request(hub_request, by=request.user, spec=spec, notes=options.get("notes"))
+    return _detail(request, pk)
+
+
+ACTIONS: dict[str, tuple[Callable[[HubRequest, Any, str], object], bool]] = {
+    # name: (the action, whether it takes a comment)
+    "submit": (lambda r, by, comment: actions.submit_request(r, by=by), False),
+    "approve": (lambda r, by, comment: actions.approve_request(r, by=by, comment=comment), True),
+    "reject": (lambda r, by, comment: actions.reject_request(r, by=by, comment=comment), True),
+    "request-changes": (
+        lambda r, by, comment: actions.request_changes(r, by=by, comment=comment),
+        True,
+    ),
+    "withdraw": (lambda r, by, comment: actions.withdraw_request(r, by=by, comment=comment), True),
+}
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(ACTIONS))
+    ],
+    request=ActionBody,
+    responses=RequestDetailSerializer,
+    operation_id="requests_action",
+)
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def request_action(request: Request, pk: int, action: str) -> Response:
+    """Move a request on.
+
+    - submit (requester): send a draft, or a request sent back, for review; no comment.
+    - approve (reviewer): create the hub and queue its first deployment.
+    - reject (reviewer), request-changes (reviewer; the comment says what to change).
+    - withdraw (requester), while the request is still open.
+
+    `comment` is optional except for request-changes. A move the request's state
+    does not allow answers 409 with the current `state`.
+    """
+    if action not in ACTIONS:
+        raise NotFound(f"No such action; choose from {', '.join(ACTIONS)}.")
+    run, takes_comment = ACTIONS[action]
+    hub_request = _visible_request(request, pk)
+    body = _body(request)
+    if not takes_comment and "comment" in body:
+        raise ValidationError({"comment": [f"{action} takes no comment."]})
+    _, options = _options(body, ActionBody, spec=False)
+    run(hub_request, request.user, options["comment"])
+    return _detail(request, pk)

@@ -1,0 +1,45 @@
+"""Small display helpers shared by every page."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+# One colour per state, whatever the object: green done, blue moving, amber
+# waiting on a person, red failed, grey over.
+BADGES = {
+    "draft": "text-bg-light border",
+    "submitted": "text-bg-warning",
+    "changes_requested": "text-bg-warning",
+    "approved": "text-bg-success",
+    "rejected": "text-bg-danger",
+    "withdrawn": "text-bg-secondary",
+    "provisioning": "text-bg-info",
+    "active": "text-bg-success",
+    "updating": "text-bg-info",
+    "decommissioning": "text-bg-info",
+    "decommissioned": "text-bg-secondary",
+    "failed": "text-bg-danger",
+    "queued": "text-bg-light border",
+    "running": "text-bg-info",
+    "awaiting_merge": "text-bg-warning",
+    "succeeded": "text-bg-success",
+    "superseded": "text-bg-secondary",
+}
+LABELS = {"submitted": "Waiting for review", "changes_requested": "Changes requested",
+          "awaiting_merge": "Awaiting merge"}  # fmt: skip
+
+
+@register.simple_tag
+def state_badge(state: str, label: str = "") -> SafeString:
+    """<span class="badge …">Waiting for review</span> for any object's state."""
+    text = label or LABELS.get(state, state.replace("_", " ").capitalize())
+    return format_html(
+        '<span class="badge {}" data-state="{}">{}</span>',
+        BADGES.get(state, "text-bg-light border"),
+        state,
+        text,
+    )
