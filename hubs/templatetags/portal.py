@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.forms import BoundField, CheckboxInput, Select
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -43,3 +44,16 @@ def state_badge(state: str, label: str = "") -> SafeString:
         state,
         text,
     )
+
+
+@register.filter
+def with_class(field: BoundField, css: str) -> SafeString:
+    """Render a form field's widget with Bootstrap's classes (for allauth's forms)."""
+    widget = field.field.widget
+    if isinstance(widget, CheckboxInput):
+        css = "form-check-input"
+    elif isinstance(widget, Select):
+        css = "form-select"
+    if field.errors:
+        css += " is-invalid"
+    return field.as_widget(attrs={"class": css})

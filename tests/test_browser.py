@@ -1,0 +1,100 @@
+"""In a real browser (headless Chromium): a lead asks for a hub, a reviewer approves it.
+
+Needs Debian's chromium (`.ci/run` installs it). Outside CI the test skips
+when the browser is missing; under CI=1 it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hubs.models import HubRequest
+from hubs.states import RequestState
+from tests.conftest import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        if os.environ.get("CI") == "1":
+            pytest.fail(f"{CHROMIUM} is required under CI=1 (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium to run this test")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # ORM calls are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def sign_in(browser: Any, base: str, username: str) -> Any:
+    page = browser.new_context().new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Login").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_requests_and_a_reviewer_approves(live_server, browser, catalog, lead, reviewer):
+    base = live_server.url
+
+    alice = sign_in(browser, base, "alice")
+    alice.get_by_role("link", name="Request your first hub").click()
+    alice.get_by_label("Community name").fill("Berkeley City College")
+    alice.get_by_label("Hub name").fill("bcc")
+    alice.get_by_label("Display name").fill("BCC Data Science")
+    alice.get_by_label("Purpose").select_option("education")
+    alice.get_by_label("Tier").select_option("education")
+    alice.get_by_label("Cluster").select_option("gcp-us-central1")
+    alice.get_by_label("Expected users").fill("40")
+    alice.get_by_label("How people log in").select_option("github")
+    # The page script shows the GitHub fields once GitHub is chosen.
+    alice.get_by_label("GitHub organisations").fill("bcc-org\nbcc-org:staff")
+    alice.get_by_label("Hub admins").fill("alice-gh")
+    alice.get_by_label("User image").select_option("scipy-notebook")
+    alice.get_by_role("button", name="Submit for review").click()
+    alice.wait_for_url(f"{base}/requests/*/")
+    assert alice.locator("#request-state").inner_text() == "Waiting for review"
+    request = HubRequest.objects.get()
+    assert request.state == RequestState.SUBMITTED
+
+    charlie = sign_in(browser, base, "charlie")
+    charlie.get_by_role("link", name="Review queue").click()
+    charlie.get_by_role("link", name="BCC Data Science").click()
+    charlie.get_by_label("Comment to the requester").fill("Welcome aboard!")
+    charlie.get_by_role("button", name="Approve").click()
+    charlie.wait_for_selector("text=Approved. The hub is being set up.")
+
+    alice.reload()
+    assert alice.locator("#request-state").inner_text() == "Approved"
+    assert "Welcome aboard!" in alice.locator("#history").inner_text()
+    alice.get_by_role("link", name="Open hub page").click()
+    assert alice.locator("h1").inner_text() == "BCC Data Science"
+    request.refresh_from_db()
+    assert request.state == RequestState.APPROVED
