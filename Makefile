@@ -34,6 +34,7 @@ run: install
 	PORTAL_DEMO=1 $(BIN)/python manage.py migrate --no-input
 	PORTAL_DEMO=1 $(BIN)/python manage.py seed_catalog
 	PORTAL_DEMO=1 $(BIN)/python manage.py demo_accounts
+	PORTAL_DEMO=1 $(BIN)/python manage.py demo_repo
 	PORTAL_DEMO=1 DEBUG=$${DEBUG:-1} PORTAL_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 lint: install
@@ -50,6 +51,7 @@ test: install lint
 
 bench: install
 	$(BIN)/python bench/review_queue.py
+	$(BIN)/python bench/render.py
 
 clean:
 	rm -rf var/test var/broker

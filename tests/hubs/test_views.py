@@ -292,7 +292,7 @@ def test_the_queue_runs_a_constant_number_of_queries(catalog, lead, reviewer):
     with CaptureQueriesContext(connection) as many:
         response = client.get(reverse("hubs:review_queue"))
     assert len(response.context["page"]) == 23
-    assert len(many) == len(few)
+    assert 0 < len(many) == len(few)
 
 
 def test_the_queue_is_for_reviewers(catalog, lead):
@@ -344,7 +344,7 @@ def test_the_hub_list_runs_a_constant_number_of_queries(catalog, lead, reviewer)
     with CaptureQueriesContext(connection) as many:
         response = client.get(reverse("hubs:hub_list"))
     assert len(response.context["page"]) == 6
-    assert len(many) == len(few)
+    assert 0 < len(many) == len(few)
 
 
 def test_the_operations_page_lists_drifted_hubs(catalog, lead, reviewer, operator):
