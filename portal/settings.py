@@ -293,6 +293,8 @@ PORTAL_POLL_BATCH = env.int("PORTAL_POLL_BATCH", default=200)
 PORTAL_GIT_TIMEOUT = env.float("PORTAL_GIT_TIMEOUT", default=120.0)
 PORTAL_GIT_LOCK_TIMEOUT = env.float("PORTAL_GIT_LOCK_TIMEOUT", default=300.0)
 PORTAL_FORGE_TIMEOUT = env.int("PORTAL_FORGE_TIMEOUT", default=20)
+# How often beat compares hubs with their deploy repository (provisioning/drift.py).
+PORTAL_DRIFT_EVERY = env.float("PORTAL_DRIFT_EVERY", default=3600.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-deployments": {
         "task": "provisioning.tasks.sweep_deployments",
@@ -305,6 +307,10 @@ CELERY_BEAT_SCHEDULE = {
     "maintain-clones": {
         "task": "provisioning.tasks.maintain_clones",
         "schedule": 3600.0,
+    },
+    "check-drift": {
+        "task": "provisioning.tasks.check_drift",
+        "schedule": PORTAL_DRIFT_EVERY,
     },
 }
 

@@ -9,16 +9,40 @@ from django.db import transaction
 from django.utils import timezone
 
 from hubs import audit
-from hubs.models import Hub, HubRevision
+from hubs.models import Cluster, Hub, HubRevision
+from hubs.spec import SpecError
 from hubs.validation import Checked
 from provisioning.models import Deployment, DeploymentLogEntry
+from provisioning.render import RenderError, context_for, render
+from provisioning.validate import ConfigError, UpstreamMissing, validate_rendered
 
 
-def render_files(hub: Hub, checked: Checked) -> dict[str, str]:
-    """The files a revision deploys, {path: text}, rendered for the hub's cluster."""
-    # Rendering arrives with the config issue; until then a revision records
-    # only its spec.
-    return {}
+def render_files(hub: Hub, checked: Checked) -> dict[str, Any]:
+    """What a revision deploys (HubRevision.files): Rendered.to_json() for the hub's cluster.
+
+    GitOps clusters get the 2i2c layout, Helm clusters a z2jh values.yaml; the
+    files are checked against the charts' schemas before they are stored.
+    """
+    layout = "2i2c" if hub.cluster.deploy_mode == Cluster.DeployMode.GITOPS else "z2jh"
+    try:
+        rendered = render(checked.spec, context_for(checked), layout)
+        validate_rendered(rendered)
+    except ConfigError as exc:
+        # Not the requester's fault: the templates made something the chart
+        # refuses. Nothing is stored; the request stays where it was.
+        raise SpecError(
+            {
+                "": [
+                    f"the generated configuration is invalid ({line}); tell the operators"
+                    for line in exc.lines()
+                ]
+            }
+        ) from exc
+    except (RenderError, UpstreamMissing) as exc:
+        raise SpecError(
+            {"": [f"the configuration could not be generated: {exc}; tell the operators"]}
+        ) from exc
+    return rendered.to_json()
 
 
 @transaction.atomic

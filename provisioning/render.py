@@ -1,15 +1,60 @@
 """HubSpec -> files. Pure: no database, no network (see provisioning/validate.py).
 
-CONTRACT (being implemented): render(spec, context, layout) -> Rendered.
+`render(spec, context, layout)` fills a Jinja template set with the spec and
+the catalog values in `context`. Templates are data an operator may replace
+(PORTAL_TEMPLATE_DIR is searched before provisioning/templates/), so they run
+in a sandbox, and every value they interpolate is written as a JSON scalar or
+flow collection: a field can hold `: `, `\\n- `, `{{` or `!!python` and still
+only ever be one YAML value. The result is parsed back before it is returned.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    Undefined,
+)
+from jinja2.sandbox import SandboxedEnvironment
+
+from hubs.spec import HubSpec, split_image_reference
+
+if TYPE_CHECKING:
+    from hubs.validation import Checked
 
 LAYOUTS = ("2i2c", "z2jh")
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DEFAULT_SET = "default"
+
+# The registered short names of the authenticator classes (REFERENCE.md), per provider.
+AUTHENTICATORS: dict[str, tuple[str, str]] = {
+    "github": ("github", "GitHubOAuthenticator"),
+    "cilogon": ("cilogon", "CILogonOAuthenticator"),
+    "google": ("google", "GoogleOAuthenticator"),
+    "generic-oidc": ("generic-oauth", "GenericOAuthenticator"),
+    "tmp": ("tmp", "TmpAuthenticator"),
+    "shared-password": ("shared-password", "SharedPasswordAuthenticator"),
+}
+# Providers whose hubs need a client secret or password kept out of the values file.
+NEEDS_SECRET = frozenset({"github", "cilogon", "google", "generic-oidc", "shared-password"})
+
+try:  # libyaml is ~10x faster; fall back to the pure-Python loader where it is missing
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)
@@ -64,3 +109,270 @@ class Rendered:
             files=dict(data["files"]),
             cluster_entry=data.get("cluster_entry"),
         )
+
+
+class RenderError(Exception):
+    """A template is missing, fails, or produced text that is not a YAML mapping."""
+
+
+# --- the one way a value gets into a file -----------------------------------
+
+# Characters YAML does not allow raw (or reads as line breaks) that JSON
+# leaves as they are; written as escapes, which YAML's double quotes also read.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise RenderError(f"a {type(value).__name__} cannot be written into a values file")
+
+
+def _number(value: Decimal) -> int | float:
+    if not value.is_finite():
+        raise RenderError(f"{value} is not a number a values file can hold")
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def yaml_value(value: Any) -> str:
+    """`value` as one YAML value (a JSON scalar or flow collection) on one line.
+
+    The Jinja `finalize` hook: every `{{ … }}` in a template goes through here,
+    so no field can add keys, items or documents, or close a quote.
+    """
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()  # StrictUndefined: name the missing variable
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RenderError(f"{value} is not a number a values file can hold")
+    text = json.dumps(value, ensure_ascii=False, default=_json_default, allow_nan=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+@lru_cache(maxsize=8)
+def environment(search_path: tuple[str, ...]) -> SandboxedEnvironment:
+    """A sandboxed Jinja environment over `search_path` (the first folder wins)."""
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(list(search_path)),
+        undefined=StrictUndefined,
+        autoescape=False,  # YAML, not HTML: finalize quotes every value instead
+        finalize=yaml_value,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def template_dirs() -> tuple[str, ...]:
+    """The operator's template folder (PORTAL_TEMPLATE_DIR), if any, then the built-in one."""
+    from django.conf import settings
+
+    own = str(getattr(settings, "PORTAL_TEMPLATE_DIR", "") or "")
+    return (*((own,) if own else ()), str(TEMPLATES_DIR))
+
+
+# --- the values templates see ------------------------------------------------
+
+
+def _auth(spec: HubSpec, context: RenderContext, layout: str) -> dict[str, Any]:
+    provider = spec.auth.provider
+    short_name, class_name = AUTHENTICATORS[provider]
+    settings = spec.auth.settings
+    values: dict[str, Any] = {
+        "provider": provider,
+        "authenticator_class": short_name,
+        "class_name": class_name,
+        "settings": settings.model_dump(mode="json") if settings is not None else {},
+        # 2i2c's basehub derives the callback from the entry's domain; z2jh needs it.
+        "callback_url": f"https://{context.domain}/hub/oauth_callback",
+        "allow_all": False,
+        "allowed_users": list(spec.allowed_users),
+        "scope": [],
+    }
+    if provider == "github":
+        assert spec.auth.github is not None  # noqa: S101 - Auth checks it
+        if any(":" in org for org in spec.auth.github.organizations):
+            values["scope"] = ["read:org"]  # team membership is only visible with read:org
+    elif provider == "cilogon":
+        assert spec.auth.cilogon is not None  # noqa: S101
+        values["idps"] = [
+            {
+                "entity_id": idp.entity_id,
+                "default": i == 0,
+                "username_claim": idp.username_claim,
+                "allow_all": idp.allow_all,
+                "allowed_domains": list(idp.allowed_domains),
+            }
+            for i, idp in enumerate(spec.auth.cilogon.idps)
+        ]
+    elif provider == "google":
+        # hosted_domain only narrows who may try: without a list of users,
+        # everyone in those domains is let in.
+        values["allow_all"] = not spec.allowed_users
+    elif provider == "generic-oidc":
+        assert spec.auth.generic_oidc is not None  # noqa: S101
+        values["allow_all"] = spec.auth.generic_oidc.allow_all
+        if not values["allow_all"] and not spec.allowed_users:
+            # Admins are always let in; naming them makes the rule explicit
+            # rather than a hub that looks like nobody may enter.
+            values["allowed_users"] = list(spec.admins)
+    else:  # tmp, shared-password: event hubs where whoever comes in is welcome
+        values["allow_all"] = True
+    return values
+
+
+def variables(spec: HubSpec, context: RenderContext, layout: str) -> dict[str, Any]:
+    """Everything a template may use, as plain JSON-able values."""
+    image_name, image_tag = split_image_reference(context.image_reference)
+    community = spec.community
+    event = spec.event
+    return {
+        "layout": layout,
+        "hub": {
+            "name": spec.name,
+            "display_name": spec.display_name,
+            "purpose": spec.purpose,
+            "domain": context.domain,
+            "url": f"https://{context.domain}",
+            "cluster": context.cluster,
+            "offering": context.offering,
+            "expected_users": spec.expected_users,
+        },
+        "community": {
+            "name": community.name,
+            "url": community.url or f"https://{context.domain}",
+            "logo_url": community.logo_url or "",
+        },
+        "image": {"name": image_name, "tag": image_tag},
+        "resources": {
+            "cpu_guarantee": _number(context.cpu_guarantee),
+            "cpu_limit": _number(context.cpu_limit),
+            "mem_guarantee": context.mem_guarantee,
+            "mem_limit": context.mem_limit,
+            "storage_capacity": context.storage_capacity,
+            "gpu": context.gpu,
+        },
+        "cull": {"timeout": context.cull_timeout, "max_age": context.cull_max_age},
+        "features": {
+            "dask_gateway": context.dask_gateway,
+            "shared_directory": context.shared_directory,
+        },
+        "auth": _auth(spec, context, layout),
+        "admins": list(spec.admins),
+        "event": (
+            None
+            if event is None
+            else {
+                "start": event.start.isoformat(),
+                "end": event.end.isoformat(),
+                "placeholder_replicas": int(context.extra.get("placeholder_replicas", 0)),
+            }
+        ),
+        "secret_name": context.secret_name,
+        "operator": dict(
+            context.extra.get("operator") or {"name": "Hub Portal", "url": "https://example.org"}
+        ),
+        "extra": context.extra,
+    }
+
+
+# --- rendering ---------------------------------------------------------------
+
+
+def template_names(context: RenderContext, layout: str) -> list[str]:
+    """Where the layout's template is looked for: the set, the offering's, then default."""
+    sets = [context.template_set or context.offering, DEFAULT_SET]
+    return [f"{name}/{layout}.values.yaml.j2" for name in dict.fromkeys(sets)]
+
+
+def render_text(
+    names: Sequence[str], data: dict[str, Any], search_path: tuple[str, ...] | None = None
+) -> str:
+    env = environment(search_path or template_dirs())
+    try:
+        template = env.select_template(list(names))
+    except TemplateNotFound as exc:
+        raise RenderError(f"no template {' or '.join(names)}") from exc
+    try:
+        text = template.render(**data)
+    except TemplateError as exc:
+        raise RenderError(f"{template.name}: {exc}") from exc
+    try:
+        parsed = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{template.name} rendered text that is not YAML: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise RenderError(f"{template.name} rendered {type(parsed).__name__}, not a mapping")
+    return text
+
+
+def render(
+    spec: HubSpec,
+    context: RenderContext,
+    layout: str,
+    *,
+    search_path: tuple[str, ...] | None = None,
+) -> Rendered:
+    """The files of `spec`'s hub in `layout` ("2i2c" or "z2jh")."""
+    if layout not in LAYOUTS:
+        raise RenderError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    text = render_text(
+        template_names(context, layout), variables(spec, context, layout), search_path
+    )
+    if layout == "z2jh":
+        return Rendered(layout=layout, files={"values.yaml": text})
+    own = f"{spec.name}.values.yaml"
+    files = [f for f in context.shared_values_files if f != own]
+    files.append(own)
+    if context.secret_values_file and spec.auth.provider in NEEDS_SECRET:
+        files.append(context.secret_values_file.format(hub=spec.name))
+    entry = {
+        "name": spec.name,
+        "display_name": spec.display_name,
+        "domain": context.domain,
+        "helm_chart": context.helm_chart,
+        "helm_chart_values_files": files,
+    }
+    path = f"config/clusters/{context.cluster}/{own}"
+    return Rendered(layout=layout, files={path: text}, cluster_entry=entry)
+
+
+def context_for(checked: Checked, **extra: Any) -> RenderContext:
+    """The render context of a checked spec, from its cluster and tier rows."""
+    from django.conf import settings
+
+    cluster, offering = checked.cluster, checked.offering
+    conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
+    defaults = RenderContext.__dataclass_fields__
+    operator = {
+        "name": "Hub Portal",
+        "url": str(getattr(settings, "PORTAL_BASE_URL", "") or "https://example.org"),
+    }
+    return RenderContext(
+        cluster=cluster.slug,
+        domain=checked.domain,
+        image_reference=checked.image_reference,
+        offering=offering.slug,
+        template_set=offering.template_set,
+        cpu_guarantee=Decimal(offering.cpu_guarantee),
+        cpu_limit=Decimal(offering.cpu_limit),
+        mem_guarantee=offering.mem_guarantee,
+        mem_limit=offering.mem_limit,
+        storage_capacity=offering.storage_capacity,
+        cull_timeout=offering.cull_timeout,
+        cull_max_age=offering.cull_max_age,
+        dask_gateway=offering.dask_gateway,
+        gpu=offering.gpu,
+        shared_directory=offering.shared_directory,
+        helm_chart=str(conventions.get("helm_chart", defaults["helm_chart"].default)),
+        shared_values_files=tuple(
+            str(f)
+            for f in conventions.get("shared_values_files", defaults["shared_values_files"].default)
+        ),
+        secret_values_file=str(
+            conventions.get("secret_values_file", defaults["secret_values_file"].default)
+        ),
+        secret_name=str(conventions.get("secret_name", defaults["secret_name"].default)),
+        extra={"operator": operator, **extra},
+    )
