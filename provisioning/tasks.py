@@ -194,3 +194,19 @@ def maintain_clones() -> int:
         except DeployError as exc:
             logger.warning("maintaining the clone of %s: %s", target.name, exc.message)
     return packed
+
+
+@shared_task(acks_late=True)
+def check_drift() -> int:
+    """Record which hubs' files in their deploy repository were changed by hand."""
+    from provisioning.drift import check_target
+    from provisioning.git import GitError
+    from provisioning.models import DeployTarget
+
+    drifted = 0
+    for target in DeployTarget.objects.all():
+        try:
+            drifted += len(check_target(target))
+        except (DeployError, GitError) as exc:
+            logger.warning("checking %s for drift: %s", target.name, exc)
+    return drifted

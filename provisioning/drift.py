@@ -1,0 +1,115 @@
+"""Drift: when the deploy repository and the portal's record of a hub disagree.
+
+Someone may edit a hub's values file or its cluster.yaml entry by hand. The
+portal compares each active gitops hub's current revision with the
+repository's base branch and records what differs on `Hub.drift`, which the
+operator dashboard lists. Values files are compared as data, so reformatting
+or a new comment is not drift; a changed value is.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from hubs.models import Hub
+from hubs.states import HubState
+from provisioning import cluster_yaml
+from provisioning.layout import CLUSTERS_DIR, ENTRY_KEYS
+from provisioning.render import Rendered
+
+log = logging.getLogger(__name__)
+
+
+def is_secret_file(path: str) -> bool:
+    """sops-encrypted files (`enc-<hub>.secret.values.yaml`): never read, never compared."""
+    return ".secret." in Path(path).name
+
+
+def _data(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return cluster_yaml.load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def differences(
+    recorded: Rendered, files: Mapping[str, str | None], entry: dict[str, Any] | None
+) -> list[str]:
+    """What in the repository (`files`, `entry`) differs from `recorded`, in plain words."""
+    found: list[str] = []
+    if recorded.cluster_entry is not None:
+        if entry is None:
+            found.append("its entry is gone from cluster.yaml")
+        else:
+            changed = [
+                key for key in ENTRY_KEYS if recorded.cluster_entry.get(key) != entry.get(key)
+            ]
+            if changed:
+                found.append(f"cluster.yaml entry: {', '.join(changed)} changed")
+    for path, text in sorted(recorded.files.items()):
+        if is_secret_file(path):
+            continue
+        now = files.get(path)
+        if now is None:
+            found.append(f"{Path(path).name} is missing")
+        elif _data(now) != _data(text):
+            found.append(f"{Path(path).name} was edited")
+    return found
+
+
+def check_checkout(checkout: Path, hubs: QuerySet[Hub]) -> list[str]:
+    """Compare `hubs` with a 2i2c-layout checkout; record and return what drifted."""
+    entries: dict[str, dict[str, dict[str, Any]]] = {}
+    drifted: list[str] = []
+    now = timezone.now()
+    for hub in hubs.filter(state=HubState.ACTIVE).select_related("cluster"):
+        revision = hub.revisions.filter(number=hub.current_revision).first()
+        if revision is None or not revision.files or "layout" not in revision.files:
+            continue
+        recorded = Rendered.from_json(revision.files)
+        slug = hub.cluster.slug
+        if slug not in entries:
+            path = Path(checkout) / CLUSTERS_DIR / slug / "cluster.yaml"
+            data = _data(path.read_text()) if path.exists() else None
+            hubs_list = data.get("hubs") if isinstance(data, dict) else None
+            entries[slug] = {str(e.get("name")): e for e in hubs_list or [] if isinstance(e, dict)}
+        files: dict[str, str | None] = {}
+        for relative in recorded.files:
+            path = Path(checkout) / relative
+            files[relative] = path.read_text() if path.is_file() else None
+        found = differences(recorded, files, entries[slug].get(hub.name))
+        drift = {"summary": "; ".join(found), "differences": found} if found else {}
+        if drift != hub.drift or hub.drift_checked_at is None:
+            Hub.objects.filter(pk=hub.pk).update(drift=drift, drift_checked_at=now)
+        if found:
+            drifted.append(f"{hub}: {'; '.join(found)}")
+    return drifted
+
+
+def check_target(target: Any) -> list[str]:
+    """Drift of the hubs deployed through `target`, against a fresh shallow clone."""
+    from provisioning.forges.base import get_forge
+    from provisioning.git import Git, auth_config
+
+    hubs = Hub.objects.filter(cluster__deploy_target=target, cluster__deploy_mode="gitops")
+    if not hubs.exists():
+        return []
+    username, password = "", ""
+    forge = get_forge(target)
+    if forge is not None and target.repo_url.startswith("https://"):
+        username, password = forge.git_credentials()
+    with tempfile.TemporaryDirectory(prefix="portal-drift-") as tmp:
+        git = Git(Path(tmp), config=auth_config(target.repo_url, username, password))
+        git.run("clone", "-q", "--depth", "1", "--single-branch", "--branch",
+                target.base_branch, "--", target.repo_url, "checkout")  # fmt: skip
+        return check_checkout(Path(tmp) / "checkout", hubs)

@@ -1,0 +1,375 @@
+"""Adopt an existing 2i2c-layout repository: its clusters and hubs become portal records.
+
+`import_checkout()` reads every `config/clusters/*/cluster.yaml` of a checkout
+(or `*/cluster.yaml` of a folder laid out like `config/clusters/`, such as
+2i2c's examples) and the hubs' own values files. Clusters take their provider
+and conventions (chart, shared values files, secret file pattern, domain)
+from what is there; hubs become `active`, imported, with their current files
+as revision 1. Running it again updates what changed rather than duplicating.
+
+Files whose name says they are secret (`*.secret.*`, sops-encrypted) are never
+read: they stay in the repository, referenced from the hub's entry.
+"""
+
+from __future__ import annotations
+
+import collections
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.db import transaction
+from django.utils import timezone
+
+from hubs import audit
+from hubs.models import Cluster, Hub, HubRevision, Offering
+from hubs.spec import DNS_LABEL, HOSTNAME
+from hubs.states import HUB_LIVE, HubState
+from provisioning import cluster_yaml
+from provisioning.drift import differences, is_secret_file
+from provisioning.layout import CLUSTERS_DIR, hub_own_files
+from provisioning.models import DeployTarget
+from provisioning.render import Rendered
+
+PROVIDERS = {"gcp": "gcp", "aws": "aws", "azure": "azure"}
+# 2i2c's authenticator_class shorthands (basehub) and full class names -> spec providers.
+AUTHENTICATORS = {
+    "github": "github",
+    "oauthenticator.github.GitHubOAuthenticator": "github",
+    "cilogon": "cilogon",
+    "oauthenticator.cilogon.CILogonOAuthenticator": "cilogon",
+    "google": "google",
+    "oauthenticator.google.GoogleOAuthenticator": "google",
+    "generic-oauth": "generic-oidc",
+    "oauthenticator.generic.GenericOAuthenticator": "generic-oidc",
+    "tmp": "tmp",
+    "shared-password": "shared-password",
+}
+
+
+@dataclass
+class Report:
+    """What an import did, for the command's output and the tests."""
+
+    clusters_created: list[str] = field(default_factory=list)
+    clusters_updated: list[str] = field(default_factory=list)
+    hubs_created: list[str] = field(default_factory=list)
+    hubs_updated: list[str] = field(default_factory=list)
+    hubs_unchanged: list[str] = field(default_factory=list)
+    drifted: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"clusters: {len(self.clusters_created)} created, {len(self.clusters_updated)} updated",
+            f"hubs: {len(self.hubs_created)} created, {len(self.hubs_updated)} updated, "
+            f"{len(self.hubs_unchanged)} unchanged",
+        ]
+        out += [f"drift: {hub}" for hub in self.drifted]
+        out += [f"could not read: {problem}" for problem in self.problems]
+        return out
+
+
+def cluster_files(checkout: Path) -> list[tuple[str, Path]]:
+    """[(cluster folder name, its cluster.yaml)] of a checkout or a clusters folder."""
+    root = Path(checkout)
+    found = sorted(root.glob(f"{CLUSTERS_DIR}/*/cluster.yaml")) or sorted(
+        root.glob("*/cluster.yaml")
+    )
+    return [(path.parent.name, path) for path in found]
+
+
+def import_checkout(checkout: Path, *, target: DeployTarget | None = None) -> Report:
+    report = Report()
+    files = cluster_files(checkout)
+    if not files:
+        report.problems.append(
+            f"{checkout}: no {CLUSTERS_DIR}/*/cluster.yaml (nor */cluster.yaml) found"
+        )
+        return report
+    for folder, path in files:
+        where = f"{CLUSTERS_DIR}/{folder}/cluster.yaml"
+        try:
+            data = cluster_yaml.load(path.read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            report.problems.append(f"{where}: {_first_line(exc)}")
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("hubs", []), list):
+            report.problems.append(f"{where}: not a cluster file (no `hubs:` list)")
+            continue
+        if data.get("name") != folder:
+            report.problems.append(
+                f"{where}: its name {data.get('name')!r} differs from its folder; "
+                f"using the folder name {folder!r}"
+            )
+        with transaction.atomic():
+            _import_cluster(folder, path.parent, data, target, report)
+    return report
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# --- clusters ------------------------------------------------------------------------
+
+
+def conventions(slug: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """How this cluster lays out its hubs, learnt from the entries it has."""
+    charts = collections.Counter(str(e.get("helm_chart", "basehub")) for e in entries)
+    shared: collections.Counter[str] = collections.Counter()
+    secret: collections.Counter[str] = collections.Counter()
+    first_order: list[str] = []
+    for entry in entries:
+        name = str(entry.get("name", ""))
+        for filename in entry.get("helm_chart_values_files") or []:
+            if not isinstance(filename, str):
+                continue
+            if name and name in Path(filename).name:
+                if is_secret_file(filename):
+                    secret[filename.replace(name, "{hub}")] += 1
+            else:
+                shared[filename] += 1
+                if filename not in first_order:
+                    first_order.append(filename)
+    # Shared files are those most hubs use (a hub or two may opt out).
+    threshold = max(1, len(entries) // 2)
+    found: dict[str, Any] = {
+        "helm_chart": charts.most_common(1)[0][0] if charts else "basehub",
+        "shared_values_files": [f for f in first_order if shared[f] > threshold]
+        or ([first_order[0]] if first_order else []),
+    }
+    if secret:
+        found["secret_values_file"] = secret.most_common(1)[0][0]
+    return found
+
+
+def base_domain(entries: list[dict[str, Any]]) -> str:
+    """The domain hubs hang under: `<hub>.<base>` for most of them."""
+    suffixes: collections.Counter[str] = collections.Counter()
+    for entry in entries:
+        name, domain = str(entry.get("name", "")), str(entry.get("domain", ""))
+        if domain.startswith(f"{name}.") and HOSTNAME.match(domain[len(name) + 1 :]):
+            suffixes[domain[len(name) + 1 :]] += 1
+        elif "." in domain and HOSTNAME.match(domain.split(".", 1)[1]):
+            suffixes[domain.split(".", 1)[1]] += 1
+    return suffixes.most_common(1)[0][0] if suffixes else ""
+
+
+def _region(data: dict[str, Any]) -> str:
+    for provider, keys in (("gcp", ("zone", "region")), ("aws", ("region",)),
+                           ("azure", ("location", "region"))):  # fmt: skip
+        block = data.get(provider)
+        if isinstance(block, dict):
+            for key in keys:
+                if isinstance(block.get(key), str):
+                    return str(block[key])[:50]
+    return ""
+
+
+def _import_cluster(
+    slug: str,
+    folder: Path,
+    data: dict[str, Any],
+    target: DeployTarget | None,
+    report: Report,
+) -> None:
+    if not DNS_LABEL.match(slug) or len(slug) > 63:
+        report.problems.append(f"{CLUSTERS_DIR}/{slug}: the folder name is not a cluster slug")
+        return
+    entries = [e for e in data.get("hubs") or [] if isinstance(e, dict)]
+    learnt = conventions(slug, entries)
+    domain = base_domain(entries) or f"{slug}.invalid"
+    cluster = Cluster.objects.filter(slug=slug).first()
+    if cluster is None:
+        cluster = Cluster.objects.create(
+            slug=slug,
+            name=str(data.get("name") or slug)[:100],
+            provider=PROVIDERS.get(str(data.get("provider")), Cluster.Provider.KUBECONFIG),
+            region=_region(data),
+            base_domain=domain,
+            deploy_mode=Cluster.DeployMode.GITOPS,
+            deploy_target=target,
+            conventions=learnt,
+            imported_at=timezone.now(),
+        )
+        # Every offering, until an operator restricts the cluster.
+        cluster.offerings.set(Offering.objects.all())
+        report.clusters_created.append(slug)
+        audit.record(None, cluster, "cluster.imported", after=learnt)
+    else:
+        cluster.conventions = {**cluster.conventions, **learnt}
+        cluster.provider = PROVIDERS.get(str(data.get("provider")), cluster.provider)
+        cluster.region = _region(data) or cluster.region
+        cluster.imported_at = timezone.now()
+        if target is not None:
+            cluster.deploy_target = target
+        cluster.save()
+        report.clusters_updated.append(slug)
+
+    live = {
+        hub.name: hub
+        for hub in Hub.objects.filter(cluster=cluster, state__in=HUB_LIVE).prefetch_related(
+            "revisions"
+        )
+    }
+    seen: set[str] = set()
+    for number, entry in enumerate(entries):
+        name = entry.get("name")
+        where = f"{CLUSTERS_DIR}/{slug}/cluster.yaml hubs[{number}]"
+        if not isinstance(name, str) or not DNS_LABEL.match(name) or len(name) > 63:
+            report.problems.append(f"{where}: {name!r} is not a hub name (a DNS-1123 label)")
+            continue
+        if name in seen:
+            report.problems.append(f"{where}: {name} is listed twice; kept the first")
+            continue
+        seen.add(name)
+        rendered = _read_hub(slug, folder, entry, report)
+        _import_hub(cluster, name, entry, rendered, live.get(name), report)
+    for name, hub in live.items():
+        if name not in seen and hub.imported:
+            hub.drift = {"summary": "no longer listed in cluster.yaml"}
+            hub.drift_checked_at = timezone.now()
+            hub.save(update_fields=["drift", "drift_checked_at"])
+            report.drifted.append(f"{slug}/{name}: no longer listed in cluster.yaml")
+
+
+# --- hubs ----------------------------------------------------------------------------
+
+
+def _read_hub(slug: str, folder: Path, entry: dict[str, Any], report: Report) -> Rendered:
+    name = str(entry["name"])
+    files: dict[str, str] = {}
+    for relative in hub_own_files(slug, name, entry):
+        if is_secret_file(relative):
+            continue
+        path = folder / posixpath.basename(relative)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            report.problems.append(f"{relative}: listed for {name} but missing")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            report.problems.append(f"{relative}: {_first_line(exc)}")
+            continue
+        try:
+            cluster_yaml.load(text)
+        except yaml.YAMLError as exc:
+            report.problems.append(f"{relative}: not valid YAML: {_first_line(exc)}")
+        files[relative] = text
+    return Rendered(layout="2i2c", files=files, cluster_entry=_plain(entry))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able data (dates and the like become strings)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def spec_from(cluster: str, entry: dict[str, Any], rendered: Rendered) -> dict[str, Any]:
+    """The parts of a hub spec an existing hub's files say plainly (a partial spec)."""
+    spec: dict[str, Any] = {"name": entry["name"], "cluster": cluster}
+    for key in ("display_name", "domain"):
+        if isinstance(entry.get(key), str):
+            spec[key] = entry[key]
+    for text in rendered.files.values():
+        try:
+            values = cluster_yaml.load(text) or {}
+        except yaml.YAMLError:
+            continue
+        config = _dig(values, "jupyterhub", "hub", "config") or {}
+        provider = AUTHENTICATORS.get(str(_dig(config, "JupyterHub", "authenticator_class")))
+        if provider:
+            spec["auth"] = {"provider": provider}
+            orgs = _dig(config, "GitHubOAuthenticator", "allowed_organizations")
+            if provider == "github" and isinstance(orgs, list):
+                spec["auth"]["github"] = {"organizations": [str(o) for o in orgs]}
+        admins = _dig(config, "Authenticator", "admin_users")
+        if isinstance(admins, list):
+            spec["admins"] = [str(a) for a in admins]
+        org = _dig(values, "jupyterhub", "custom", "homepage", "templateVars", "org")
+        if isinstance(org, dict) and isinstance(org.get("name"), str):
+            spec["community"] = {"name": org["name"]}
+            if isinstance(org.get("url"), str):
+                spec["community"]["url"] = org["url"]
+    return spec
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _import_hub(
+    cluster: Cluster,
+    name: str,
+    entry: dict[str, Any],
+    rendered: Rendered,
+    hub: Hub | None,
+    report: Report,
+) -> None:
+    label = f"{cluster.slug}/{name}"
+    domain = str(entry.get("domain") or cluster.hub_domain(name))[:253]
+    display_name = str(entry.get("display_name") or "")[:100]
+    spec = spec_from(cluster.slug, entry, rendered)
+    now = timezone.now()
+    if hub is None:
+        hub = Hub.objects.create(
+            name=name,
+            cluster=cluster,
+            display_name=display_name,
+            domain=domain,
+            state=HubState.ACTIVE,
+            spec=spec,
+            current_revision=1,
+            imported=True,
+            drift_checked_at=now,
+        )
+        HubRevision.objects.create(
+            hub=hub, number=1, spec=spec, files=rendered.to_json(), reason="imported"
+        )
+        audit.record(None, hub, "hub.imported", to_state=hub.state)
+        report.hubs_created.append(label)
+        return
+    current = next((r for r in hub.revisions.all() if r.number == hub.current_revision), None)
+    recorded = Rendered.from_json(current.files) if current and current.files else None
+    changed = recorded is None or bool(differences(recorded, rendered.files, entry))
+    if not changed:
+        if hub.drift:
+            hub.drift, hub.drift_checked_at = {}, now
+            hub.save(update_fields=["drift", "drift_checked_at"])
+        report.hubs_unchanged.append(label)
+        return
+    if not hub.imported:
+        # The portal made this hub: the repository disagreeing is drift, not news.
+        found = differences(recorded, rendered.files, entry) if recorded else ["no revision"]
+        hub.drift = {"summary": "; ".join(found), "differences": found}
+        hub.drift_checked_at = now
+        hub.save(update_fields=["drift", "drift_checked_at"])
+        report.drifted.append(f"{label}: {'; '.join(found)}")
+        return
+    number = hub.current_revision + 1
+    HubRevision.objects.create(
+        hub=hub, number=number, spec=spec, files=rendered.to_json(), reason="re-imported"
+    )
+    Hub.objects.filter(pk=hub.pk).update(
+        current_revision=number,
+        display_name=display_name,
+        domain=domain,
+        spec=spec,
+        drift={},
+        drift_checked_at=now,
+        updated_at=now,
+    )
+    audit.record(None, hub, "hub.revision", comment=f"r{number}: re-imported")
+    report.hubs_updated.append(label)
