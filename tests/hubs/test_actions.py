@@ -180,3 +180,18 @@ def test_it_refuses_a_name_waiting_for_review(catalog, lead, other_lead):
     assert exc.value.errors["name"] == [
         "another request for bcc on gcp-us-central1 is waiting for review"
     ]
+
+
+def test_it_refuses_an_approval_whose_config_cannot_be_checked(
+    catalog, lead, reviewer, settings, tmp_path
+):
+    settings.PORTAL_UPSTREAM_DIR = tmp_path / "nowhere"
+    request = submitted(lead)
+    with pytest.raises(SpecError) as exc:
+        actions.approve_request(request, by=reviewer)
+    [message] = exc.value.errors[""]
+    assert message.startswith("the configuration could not be generated: ")
+    assert message.endswith("; tell the operators")
+    request.refresh_from_db()
+    assert request.state == RequestState.SUBMITTED
+    assert not Hub.objects.exists()
