@@ -35,7 +35,8 @@ run: install
 	PORTAL_DEMO=1 $(BIN)/python manage.py seed_catalog
 	PORTAL_DEMO=1 $(BIN)/python manage.py demo_accounts
 	PORTAL_DEMO=1 $(BIN)/python manage.py demo_repo
-	PORTAL_DEMO=1 DEBUG=$${DEBUG:-1} PORTAL_PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	PORTAL_DEMO=1 DEBUG=$${DEBUG:-1} PORTAL_PORT=$(PORT) \
+		PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho start -f Procfile
 
 lint: install
 	$(BIN)/ruff check .
