@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from hubs.permissions import can_view_hub
-from hubs.states import DEPLOYMENT_ACTIVE
+from hubs.permissions import can_view_hub, is_reviewer
+from hubs.states import DEPLOYMENT_ACTIVE, IllegalTransition
+from provisioning import deployments
 from provisioning.models import Deployment
 
 
@@ -64,3 +68,20 @@ def deployment_log(request: HttpRequest, pk: int) -> HttpResponse:
             "live": deployment.state in DEPLOYMENT_ACTIVE,
         },
     )
+
+
+@login_required
+@require_POST
+def deployment_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff run a failed deployment again (the same as POST /api/v1/deployments/{id}/retry/)."""
+    deployment = _deployment(request, pk)
+    user = request.user
+    if not (user.is_staff or is_reviewer(user)):
+        raise PermissionDenied("Only staff can retry a deployment.")
+    try:
+        deployments.retry_deployment(deployment, by=user)
+    except IllegalTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Queued again.")
+    return redirect(deployment)

@@ -367,3 +367,22 @@ def test_it_creates_shows_once_and_revokes_an_api_token(lead):
     assert api.status_code == 200
     client.post(reverse("hubs:profile"), {"action": "revoke"})
     assert not Token.objects.filter(user=lead).exists()
+
+
+def test_staff_retry_a_failed_deployment_from_its_page(
+    catalog, lead, reviewer, django_capture_on_commit_callbacks
+):
+    from provisioning.models import Deployment
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hub = actions.approve_request(submitted(lead), by=reviewer)
+    deployment = Deployment.objects.get(hub=hub)
+    # The seeded clusters have no deploy target here, so the deployment failed.
+    assert deployment.state == "failed"
+    page = client_for(reviewer).get(deployment.get_absolute_url()).content.decode()
+    assert "Retry this deployment" in page
+    url = reverse("provisioning:deployment_retry", args=[deployment.pk])
+    assert client_for(lead).post(url).status_code == 403
+    client_for(reviewer).post(url)
+    deployment.refresh_from_db()
+    assert deployment.log.filter(message="Retried by charlie.").exists()
