@@ -554,23 +554,26 @@ def test_metacharacters_in_oidc_fields_never_change_the_structure(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(entity=nasty(PRINTABLE), local=nasty(EMAIL_LOCAL, max_size=6))
+@given(entity=nasty(PRINTABLE), local=nasty(EMAIL_LOCAL, max_size=6), name=nasty(max_size=8))
 def test_metacharacters_in_cilogon_fields_never_change_the_structure(
-    entity: str, local: str
+    entity: str, local: str, name: str
 ) -> None:
-    def make(entity_tail: str, local_part: str) -> dict[str, Any]:
+    def make(entity_tail: str, local_part: str, display: str) -> dict[str, Any]:
         spec = spec_for("cilogon")
         spec["auth"]["cilogon"]["idps"][0]["entity_id"] = "urn:mace:" + entity_tail
         spec["admins"] = [f"{local_part}@uni.edu"]
+        # Free text with spaces too, so "key: value" and " #" can appear.
+        spec["display_name"] = display
+        spec["community"] = {"name": display}
         return spec
 
     try:
-        spec = parse_spec(make(entity, local))
+        spec = parse_spec(make(entity, local, name))
     except SpecError:
         assume(False)
         raise
-    plain = parse_spec(make("qqtoken00x", "qqtoken01x"))
-    swap = {"qqtoken00x": entity, "qqtoken01x": local}
+    plain = parse_spec(make("qqtoken00x", "qqtoken01x", "qqtoken02x"))
+    swap = {"qqtoken00x": entity, "qqtoken01x": local, "qqtoken02x": spec.display_name}
     for layout in LAYOUTS:
         expected = tokens_replaced(structured(render(plain, tier_context(), layout)), swap)
         assert structured(render(spec, tier_context(), layout)) == expected
