@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from hubs.models import HubRequest
 from hubs.states import RequestState
@@ -45,6 +46,9 @@ def browser() -> Iterator[Any]:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             yield browser
             browser.close()
+            # The test's ORM calls ran in Playwright's context and opened their own
+            # connection there; close it, or the test database cannot be dropped.
+            connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
