@@ -21,7 +21,7 @@ from hubs.changes import spec_changes
 from hubs.forms import CommentForm, DecisionForm, QueueFilterForm, RequestForm
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
-from hubs.states import HUB_LIVE, REQUEST_OPEN, IllegalTransition, RequestState
+from hubs.states import DEPLOYMENT_ACTIVE, HUB_LIVE, REQUEST_OPEN, IllegalTransition, RequestState
 from provisioning.models import Deployment
 
 QUEUE_PAGE = 50
@@ -310,14 +310,26 @@ def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     hub = hubs.filter(state__in=HUB_LIVE).first() or hubs.order_by("-created_at").first()
     if hub is None or not permissions.can_view_hub(request.user, hub):
         raise Http404("No such hub.")
-    deployments = list(hub.deployments.select_related("revision", "requested_by")[:20])
+    from provisioning.views import commit_diff
+
+    deployments = list(
+        hub.deployments.select_related("revision", "requested_by", "hub__cluster__deploy_target")[
+            :20
+        ]
+    )
+    latest = deployments[0] if deployments else None
     return render(
         request,
         "hubs/hub_detail.html",
         {
             "hub": hub,
             "deployments": deployments,
-            "latest": deployments[0] if deployments else None,
+            "latest": latest,
+            # The latest deployment's log, live while it runs (htmx polls the partial).
+            "deployment": latest,
+            "entries": latest.log.all() if latest else [],
+            "live": latest is not None and latest.state in DEPLOYMENT_ACTIVE,
+            "diff": commit_diff(latest) if latest else "",
             "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
         },
     )

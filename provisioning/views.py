@@ -28,28 +28,32 @@ def _deployment(request: HttpRequest, pk: int) -> Deployment:
     return deployment
 
 
-@login_required
-def deployment(request: HttpRequest, pk: int) -> HttpResponse:
+def commit_diff(deployment: Deployment) -> str:
+    """The diff of a deployment's direct commit, for people to see what changed ("" if none)."""
     from provisioning.backends.gitops import show_commit
 
-    deployment = _deployment(request, pk)
     target = deployment.hub.cluster.deploy_target
-    diff = ""
     if (
-        target is not None
-        and deployment.backend == Deployment.Backend.GITOPS
-        and target.merge_policy == "direct"
-        and deployment.commit_sha
+        target is None
+        or deployment.backend != Deployment.Backend.GITOPS
+        or target.merge_policy != "direct"
+        or not deployment.commit_sha
     ):
-        diff = show_commit(target, deployment.commit_sha)
+        return ""
+    return show_commit(target, deployment.commit_sha)
+
+
+@login_required
+def deployment(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = _deployment(request, pk)
     return render(
         request,
         "provisioning/deployment.html",
         {
             "deployment": deployment,
             "hub": deployment.hub,
-            "target": target,
-            "diff": diff,
+            "target": deployment.hub.cluster.deploy_target,
+            "diff": commit_diff(deployment),
             "entries": deployment.log.all(),
             "live": deployment.state in DEPLOYMENT_ACTIVE,
         },

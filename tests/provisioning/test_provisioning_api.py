@@ -163,3 +163,22 @@ def test_it_shows_a_direct_commit_and_its_diff(bare_repo: Path, lead: User, revi
     # The diff is escaped: the values file's quotes arrive as entities.
     assert "&quot;Alices Community&quot;" in body
     assert 'hx-trigger="every 2s"' not in body  # finished
+
+
+def test_the_hub_page_shows_the_live_log_then_the_commit_and_its_diff(
+    bare_repo: Path, lead: User, reviewer: User
+) -> None:
+    target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
+    hub, deployment = make_hub(make_cluster(target), "alices", requester=lead, approver=reviewer)
+    assert deployment is not None
+    url = hub.get_absolute_url()
+
+    before = client_for(lead).get(url).content.decode()
+    assert 'hx-trigger="every 2s"' in before  # queued: the log polls for news
+
+    run_deployment.delay(deployment.pk)
+    deployment.refresh_from_db()
+    after = client_for(lead).get(url).content.decode()
+    assert 'hx-trigger="every 2s"' not in after
+    assert deployment.commit_sha[:12] in after
+    assert 'id="commit-diff"' in after and "alices.values.yaml" in after
