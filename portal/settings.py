@@ -255,6 +255,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Requests, hubs and deployments each have a `state`: name their enums.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "hubs.states.RequestState",
+        "HubStateEnum": "hubs.states.HubState",
+        "DeploymentStateEnum": "hubs.states.DeploymentState",
+    },
 }
 
 # --- Celery (see portal/celery.py) ------------------------------------------

@@ -548,3 +548,13 @@ def test_it_documents_the_endpoints_in_the_schema(lead: User) -> None:
     }  # fmt: skip
     body = schema["components"]["schemas"]["RequestCreateBodyRequest"]["properties"]
     assert {"name", "auth", "notes", "submit"} <= set(body)
+
+
+def test_the_schema_generates_without_warnings(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    err = StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO(), stderr=err)
+    assert "Warning" not in err.getvalue()
