@@ -16,6 +16,7 @@ urlpatterns = [
     path("review/", views.review_queue, name="review_queue"),
     path("hubs/", views.hub_list, name="hub_list"),
     path("hubs/<slug:cluster>/<slug:name>/", views.hub_detail, name="hub"),
+    path("hubs/<slug:cluster>/<slug:name>/values.yaml", views.hub_export, name="hub_export"),
     path("operations/", views.operations, name="operations"),
     path("profile/", views.profile, name="profile"),
 ]

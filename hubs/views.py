@@ -22,6 +22,7 @@ from hubs.forms import CommentForm, DecisionForm, QueueFilterForm, RequestForm
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
 from hubs.states import DEPLOYMENT_ACTIVE, HUB_LIVE, REQUEST_OPEN, IllegalTransition, RequestState
+from hubs.validation import validate_spec
 from provisioning.models import Deployment
 
 QUEUE_PAGE = 50
@@ -302,14 +303,20 @@ def hub_list(request: HttpRequest) -> HttpResponse:
     return render(request, "hubs/hub_list.html", {"page": page, "state": state})
 
 
-@login_required
-def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+def _visible_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
+    """The live hub of that name (else the latest removed one), if the user may see it."""
     hubs = Hub.objects.select_related("cluster", "offering", "community", "request").filter(
         cluster__slug=cluster, name=name
     )
     hub = hubs.filter(state__in=HUB_LIVE).first() or hubs.order_by("-created_at").first()
     if hub is None or not permissions.can_view_hub(request.user, hub):
         raise Http404("No such hub.")
+    return hub
+
+
+@login_required
+def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    hub = _visible_hub(request, cluster, name)
     from provisioning.views import commit_diff
 
     deployments = list(
@@ -332,6 +339,34 @@ def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
             "diff": commit_diff(latest) if latest else "",
             "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
         },
+    )
+
+
+@login_required
+def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """The hub as one values file for the Zero to JupyterHub chart (the `z2jh` layout).
+
+    For running the hub elsewhere, or comparing: secrets are referenced from a
+    Kubernetes Secret, never included.
+    """
+    from provisioning.render import context_for, render
+
+    hub = _visible_hub(request, cluster, name)
+    try:
+        checked = validate_spec(hub.spec, hub=hub)
+    except SpecError as exc:
+        problems = "; ".join(exc.lines())
+        messages.error(
+            request,
+            f"This hub's spec is not complete enough to export ({problems}). Hubs adopted "
+            "from a repository keep their own files instead.",
+        )
+        return redirect(hub)
+    rendered = render(checked.spec, context_for(checked), "z2jh")
+    return HttpResponse(
+        rendered.files["values.yaml"],
+        content_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{hub.name}.values.yaml"'},
     )
 
 

@@ -386,3 +386,16 @@ def test_staff_retry_a_failed_deployment_from_its_page(
     client_for(reviewer).post(url)
     deployment.refresh_from_db()
     assert deployment.log.filter(message="Retried by charlie.").exists()
+
+
+def test_it_exports_a_hub_as_a_z2jh_values_file(catalog, lead, other_lead, reviewer):
+    import yaml
+
+    hub = actions.approve_request(submitted(lead), by=reviewer)
+    url = reverse("hubs:hub_export", args=[hub.cluster.slug, hub.name])
+    assert client_for(other_lead).get(url).status_code == 404
+    response = client_for(lead).get(url)
+    assert response["Content-Disposition"] == 'attachment; filename="bcc.values.yaml"'
+    values = yaml.safe_load(response.content)
+    assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "github"
+    assert values["hub"]["config"]["Authenticator"]["admin_users"] == ["alice-gh"]
