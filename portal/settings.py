@@ -275,6 +275,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # Broadcast (pidbox) exchanges; kombu's default is ./control in the cwd.
+        "control_folder": str(_queue_dir / "control"),
     }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="portal")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -299,6 +301,8 @@ PORTAL_POLL_BATCH = env.int("PORTAL_POLL_BATCH", default=200)
 PORTAL_GIT_TIMEOUT = env.float("PORTAL_GIT_TIMEOUT", default=120.0)
 PORTAL_GIT_LOCK_TIMEOUT = env.float("PORTAL_GIT_LOCK_TIMEOUT", default=300.0)
 PORTAL_FORGE_TIMEOUT = env.int("PORTAL_FORGE_TIMEOUT", default=20)
+# Helm installs: how often readiness (the hub Deployment, /hub/health) is polled.
+PORTAL_HELM_POLL_EVERY = env.float("PORTAL_HELM_POLL_EVERY", default=5.0)
 # How often beat compares hubs with their deploy repository (provisioning/drift.py).
 PORTAL_DRIFT_EVERY = env.float("PORTAL_DRIFT_EVERY", default=3600.0)
 CELERY_BEAT_SCHEDULE = {
