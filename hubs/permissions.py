@@ -55,19 +55,22 @@ def can_withdraw_request(user: Any, request: HubRequest) -> bool:
     )
 
 
-def can_view_hub(user: Any, hub: Hub) -> bool:
-    if not user.is_authenticated:
-        return False
-    if is_reviewer(user):
-        return True
-    if (
-        hub.request_id is not None
-        and hub.request is not None
-        and hub.request.requester_id == user.pk
-    ):
+def _leads(user: Any, hub: Hub) -> bool:
+    """Whether `user` asked for `hub` or leads its community."""
+    request = hub.request if hub.request_id is not None else None
+    if request is not None and request.requester_id == user.pk:
         return True
     return (
         hub.community_id is not None
         and hub.community is not None
         and hub.community.leads.filter(pk=user.pk).exists()
     )
+
+
+def can_view_hub(user: Any, hub: Hub) -> bool:
+    return bool(user.is_authenticated and (is_reviewer(user) or _leads(user, hub)))
+
+
+def can_manage_hub(user: Any, hub: Hub) -> bool:
+    """Change, roll back, remove a hub or set its secrets: its leads and operators."""
+    return bool(user.is_authenticated and (is_operator(user) or _leads(user, hub)))

@@ -17,6 +17,14 @@ urlpatterns = [
     path("hubs/", views.hub_list, name="hub_list"),
     path("hubs/<slug:cluster>/<slug:name>/", views.hub_detail, name="hub"),
     path("hubs/<slug:cluster>/<slug:name>/values.yaml", views.hub_export, name="hub_export"),
+    path("hubs/<slug:cluster>/<slug:name>/change/", views.hub_edit, name="hub_edit"),
+    path("hubs/<slug:cluster>/<slug:name>/rollback/", views.hub_rollback, name="hub_rollback"),
+    path(
+        "hubs/<slug:cluster>/<slug:name>/decommission/",
+        views.hub_decommission,
+        name="hub_decommission",
+    ),
+    path("hubs/<slug:cluster>/<slug:name>/secrets/", views.hub_secrets, name="hub_secrets"),
     path("operations/", views.operations, name="operations"),
     path("profile/", views.profile, name="profile"),
 ]

@@ -18,7 +18,14 @@ from rest_framework.authtoken.models import Token
 from hubs import actions, permissions
 from hubs.audit import history
 from hubs.changes import spec_changes
-from hubs.forms import CommentForm, DecisionForm, QueueFilterForm, RequestForm
+from hubs.forms import (
+    CommentForm,
+    DecisionForm,
+    DecommissionForm,
+    QueueFilterForm,
+    RequestForm,
+    SecretsForm,
+)
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
 from hubs.states import DEPLOYMENT_ACTIVE, HUB_LIVE, REQUEST_OPEN, IllegalTransition, RequestState
@@ -338,6 +345,8 @@ def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
             "live": latest is not None and latest.state in DEPLOYMENT_ACTIVE,
             "diff": commit_diff(latest) if latest else "",
             "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
+            "can_manage": permissions.can_manage_hub(request.user, hub),
+            "secrets": sorted(hub.secrets.values_list("key", flat=True)),
         },
     )
 
@@ -368,6 +377,124 @@ def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
         content_type="application/yaml; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{hub.name}.values.yaml"'},
     )
+
+
+def _managed_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
+    hub = _visible_hub(request, cluster, name)
+    if not permissions.can_manage_hub(request.user, hub):
+        raise PermissionDenied("Only the hub's leads and operators can change it.")
+    return hub
+
+
+@login_required
+def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Change a live hub: a new revision, deployed at once."""
+    from provisioning import lifecycle
+
+    hub = _managed_hub(request, cluster, name)
+    if hub.imported and not hub.spec.get("offering"):
+        messages.info(
+            request,
+            "This hub was adopted from the deploy repository and its files are its own; change "
+            "them there (the portal notices the drift) or ask the operators.",
+        )
+        return redirect(hub)
+    fixed = {"name": hub.name, "cluster": hub.cluster.slug}
+    if request.method == "POST":
+        form = RequestForm(request.POST)
+        form.fix(**fixed)
+        if form.is_valid():
+            try:
+                deployment = lifecycle.update_hub(
+                    hub, form.spec(), by=request.user, reason="changed in the portal"
+                )
+            except SpecError as exc:
+                form.add_spec_errors(exc)
+            except IllegalTransition as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, f"Revision r{deployment.revision.number} is being deployed."
+                )
+                return redirect(hub)
+    else:
+        form = RequestForm(initial=RequestForm.initial_from(hub.spec))
+        form.fix(**fixed)
+    return render(
+        request, "hubs/request_form.html", {"form": form, "hub": hub, "hub_request": None}
+    )
+
+
+@login_required
+@require_POST
+def hub_rollback(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    from provisioning import lifecycle
+
+    hub = _managed_hub(request, cluster, name)
+    try:
+        number = int(request.POST.get("revision", ""))
+        deployment = lifecycle.rollback_hub(hub, number, by=request.user)
+    except ValueError:
+        messages.error(request, "Choose a revision to roll back to.")
+    except SpecError as exc:
+        for line in exc.lines():
+            messages.error(request, line.removeprefix("revision: ").capitalize())
+    except IllegalTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Rolling back: revision r{deployment.revision.number} brings back r{number}.",
+        )
+    return redirect(hub)
+
+
+@login_required
+def hub_decommission(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Remove a hub, after the person confirms what happens to its users' data."""
+    from provisioning import lifecycle
+
+    hub = _managed_hub(request, cluster, name)
+    form = DecommissionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.decommission_hub(hub, by=request.user, confirm_data_loss=True)
+        except (SpecError, IllegalTransition) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "The hub is being removed.")
+        return redirect(hub)
+    return render(request, "hubs/hub_decommission.html", {"hub": hub, "form": form})
+
+
+@login_required
+def hub_secrets(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Attach the hub's OAuth client or shared password; values are never shown again."""
+    from provisioning import lifecycle
+
+    hub = _managed_hub(request, cluster, name)
+    if hub.cluster.deploy_mode != hub.cluster.DeployMode.HELM:
+        messages.info(
+            request,
+            "This hub deploys through the infrastructure repository, where its secrets live in "
+            "its encrypted secret file; the operators manage that file.",
+        )
+        return redirect(hub)
+    form = SecretsForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = lifecycle.set_hub_secrets(hub, form.values(), by=request.user)
+        except SpecError as exc:
+            for line in exc.lines():
+                messages.error(request, line)
+        else:
+            messages.success(
+                request,
+                f"Saved: {', '.join(changed)}." if changed else "Nothing to change.",
+            )
+            return redirect(hub)
+    stored = sorted(hub.secrets.values_list("key", flat=True))
+    return render(request, "hubs/hub_secrets.html", {"hub": hub, "form": form, "stored": stored})
 
 
 # --- operators -------------------------------------------------------------------------

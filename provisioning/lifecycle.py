@@ -124,3 +124,79 @@ def decommission_hub(hub: Hub, *, by: Any, confirm_data_loss: bool) -> Deploymen
         action=Deployment.Action.DECOMMISSION,
         options={"confirm_data_loss": True},
     )
+
+
+@transaction.atomic
+def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deployment:
+    """Change a live hub's spec: a new revision, rendered and checked, then deployed.
+
+    The name and cluster stay (they are the hub's identity in the repository
+    and on the cluster); everything else may change within the tier's rules.
+    """
+    from hubs.actions import check_draft
+    from hubs.validation import validate_spec
+    from provisioning.actions import create_revision
+
+    hub = Hub.objects.select_for_update().select_related("cluster").get(pk=hub.pk)
+    data = check_draft(spec)
+    fixed = {"name": hub.name, "cluster": hub.cluster.slug}
+    errors = {
+        key: [f"a hub's {key} cannot change (it is {value}); request a new hub instead"]
+        for key, value in fixed.items()
+        if data.get(key) != value
+    }
+    if errors:
+        raise SpecError(errors)
+    checked = validate_spec(data, hub=hub)
+    if checked.spec.dump() == hub.spec:
+        raise SpecError({"": ["nothing changed"]})
+    _move_hub(hub, HubState.UPDATING, by=by, comment=reason)
+    _supersede_queued(hub, by=by, reason="a newer revision replaces it")
+    before = hub.spec
+    revision = create_revision(hub, checked, author=by, reason=reason)
+    spec_ = checked.spec
+    Hub.objects.filter(pk=hub.pk).update(
+        spec=spec_.dump(),
+        display_name=spec_.display_name,
+        domain=checked.domain,
+        offering=checked.offering,
+        event_start=spec_.event.start if spec_.event else None,
+        event_end=spec_.event.end if spec_.event else None,
+        updated_at=timezone.now(),
+    )
+    hub.refresh_from_db()
+    audit.record(by, hub, "hub.edited", before=before, after=hub.spec, comment=reason)
+    return queue_deployment(hub, revision, by=by)
+
+
+def set_hub_secrets(hub: Hub, values: dict[str, str], *, by: Any) -> list[str]:
+    """Attach (or, with "", remove) a hub's secrets; the keys changed. Values are never logged."""
+    from hubs.models import HubSecret
+
+    allowed = set(HubSecret.Key.values)
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise SpecError({key: ["unknown secret; choose from " + ", ".join(sorted(allowed))]
+                         for key in unknown})  # fmt: skip
+    errors = {
+        key: ["must be at most 4096 characters without line breaks"]
+        for key, value in values.items()
+        if not isinstance(value, str) or len(value) > 4096 or "\n" in value
+    }
+    if errors:
+        raise SpecError(errors)
+    changed = []
+    with transaction.atomic():
+        for key, value in sorted(values.items()):
+            value = value.strip()
+            if value:
+                HubSecret.objects.update_or_create(
+                    hub=hub, key=key, defaults={"value": value, "updated_at": timezone.now()}
+                )
+            elif not HubSecret.objects.filter(hub=hub, key=key).delete()[0]:
+                continue
+            changed.append(key)
+        if changed:
+            # Which secrets changed, never their values.
+            audit.record(by, hub, "hub.secrets", comment=", ".join(changed))
+    return changed

@@ -1,0 +1,119 @@
+"""Managing a live hub in the browser: change it, roll it back, set its secrets, remove it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from hubs import actions
+from hubs.models import Cluster, Hub, HubSecret, Offering
+from hubs.states import HubState
+from provisioning.models import Deployment
+from tests.conftest import client_for, github_spec
+from tests.hubs.test_views import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+def live_hub(lead, reviewer, **overrides) -> Hub:
+    request = actions.create_request(lead, github_spec(**overrides), submit=True)
+    hub = actions.approve_request(request, by=reviewer)
+    Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
+    hub.refresh_from_db()
+    return hub
+
+
+def url(name: str, hub: Hub) -> str:
+    return reverse(f"hubs:{name}", args=[hub.cluster.slug, hub.name])
+
+
+def test_a_lead_changes_their_hub_and_it_is_deployed(catalog, lead, reviewer):
+    hub = live_hub(lead, reviewer)
+    client = client_for(lead)
+    page = client.get(url("hub_edit", hub))
+    assert page.context["form"].initial["display_name"] == "Berkeley City College"
+    # The name and cluster are shown but fixed: what the browser sends for them is ignored.
+    data = form_data(github_spec(display_name="BCC Data 8", name="other", expected_users=80))
+    response = client.post(url("hub_edit", hub), data)
+    assert response.status_code == 302
+    hub.refresh_from_db()
+    assert (hub.name, hub.display_name, hub.current_revision) == ("bcc", "BCC Data 8", 2)
+    assert hub.state == HubState.UPDATING
+    revision = hub.revisions.get(number=2)
+    assert revision.spec["expected_users"] == 80
+    assert Deployment.objects.filter(hub=hub, revision=revision, state="queued").exists()
+
+
+def test_a_change_the_tier_refuses_is_shown_and_changes_nothing(catalog, lead, reviewer):
+    hub = live_hub(lead, reviewer)
+    data = form_data(github_spec(expected_users=100000))
+    response = client_for(lead).post(url("hub_edit", hub), data)
+    assert response.context["form"].errors["expected_users"] == [
+        "The Education tier serves at most 500 users"
+    ]
+    hub.refresh_from_db()
+    assert (hub.current_revision, hub.state) == (1, HubState.ACTIVE)
+
+
+def test_only_the_hubs_leads_and_operators_manage_it(catalog, lead, other_lead, reviewer, operator):
+    hub = live_hub(lead, reviewer)
+    for page in ("hub_edit", "hub_decommission"):
+        got = [client_for(u).get(url(page, hub)).status_code
+               for u in (None, lead, other_lead, reviewer, operator)]  # fmt: skip
+        assert got == [302, 200, 404, 403, 200], page
+    assert client_for(reviewer).post(url("hub_rollback", hub), {"revision": 1}).status_code == 403
+
+
+def test_it_rolls_back_to_an_earlier_revision(catalog, lead, reviewer):
+    hub = live_hub(lead, reviewer)
+    client = client_for(lead)
+    client.post(url("hub_edit", hub), form_data(github_spec(display_name="Changed")))
+    Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
+    page = client.get(url("hub", hub)).content.decode()
+    assert "roll back to r1" in page
+    client.post(url("hub_rollback", hub), {"revision": "1"})
+    hub.refresh_from_db()
+    assert hub.current_revision == 3
+    assert hub.revisions.get(number=3).reason == "rollback to r1"
+    assert hub.spec["display_name"] == "Berkeley City College"
+
+
+def test_removal_needs_the_data_loss_confirmed(catalog, lead, reviewer):
+    hub = live_hub(lead, reviewer)
+    client = client_for(lead)
+    response = client.post(url("hub_decommission", hub), {})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    hub.refresh_from_db()
+    assert hub.state == HubState.ACTIVE
+    client.post(url("hub_decommission", hub), {"confirm_data_loss": "on"})
+    hub.refresh_from_db()
+    assert hub.state == HubState.DECOMMISSIONING
+    assert Deployment.objects.get(hub=hub, action="decommission").options == {
+        "confirm_data_loss": True
+    }
+
+
+def test_secrets_are_write_only_and_for_helm_clusters(catalog, lead, reviewer):
+    helm = Cluster.objects.create(
+        slug="k3d-local", name="Local", provider="kubeconfig", base_domain="hubs.localhost",
+        deploy_mode=Cluster.DeployMode.HELM,
+    )  # fmt: skip
+    Offering.objects.get(slug="education").clusters.add(helm)
+    hub = live_hub(lead, reviewer, cluster="k3d-local")
+    client = client_for(lead)
+    client.post(
+        url("hub_secrets", hub),
+        {"oauth_client_id": "the-client-id", "oauth_client_secret": "s3cret-value"},
+    )
+    assert HubSecret.objects.get(hub=hub, key="oauth_client_secret").value == "s3cret-value"
+    for page in ("hub_secrets", "hub"):
+        body = client.get(url(page, hub)).content.decode()
+        assert "s3cret-value" not in body and "the-client-id" not in body
+    client.post(url("hub_secrets", hub), {"remove": ["oauth_client_secret"]})
+    assert list(HubSecret.objects.filter(hub=hub).values_list("key", flat=True)) == [
+        "oauth_client_id"
+    ]
+    gitops_hub = live_hub(lead, reviewer, name="other")
+    response = client.get(url("hub_secrets", gitops_hub), follow=True)
+    assert "encrypted secret file" in response.content.decode()
