@@ -36,7 +36,13 @@ class SecretFieldsForm(forms.ModelForm):
             if name in self.fields:
                 field = self.fields[name]
                 is_set = bool(getattr(self.instance, name, ""))
-                field.widget = forms.PasswordInput(render_value=False)
+                if isinstance(field.widget, forms.Textarea):
+                    # Multi-line secrets (a kubeconfig, a private key): a textarea
+                    # that starts empty rather than showing what is stored.
+                    field.widget = forms.Textarea(attrs={"rows": 8, "autocomplete": "off"})
+                    self.initial[name] = ""
+                else:
+                    field.widget = forms.PasswordInput(render_value=False)
                 field.required = False
                 field.help_text = (
                     "Set; leave blank to keep it." if is_set else "Not set."
@@ -59,9 +65,32 @@ class ClusterForm(SecretFieldsForm):
         widgets = {"kubeconfig": forms.Textarea}
 
 
+@admin.action(description="Test the connection (helm clusters)")
+def test_connection(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    """Report each helm cluster's server version and what its credentials may do."""
+    from provisioning.backends.base import DeployError
+    from provisioning.kube import test_connection as check
+
+    for cluster in queryset:
+        if cluster.deploy_mode != Cluster.DeployMode.HELM:
+            modeladmin.message_user(
+                request, f"{cluster.slug}: deploys through GitOps; nothing to test.", "warning"
+            )
+            continue
+        try:
+            lines = check(cluster)
+        except DeployError as exc:
+            found = "; ".join(exc.detail.splitlines())
+            text = f"{cluster.slug}: {exc.message}" + (f" ({found})" if found else "")
+            modeladmin.message_user(request, text, "error")
+        else:
+            modeladmin.message_user(request, f"{cluster.slug}: " + "; ".join(lines), "success")
+
+
 @admin.register(Cluster)
 class ClusterAdmin(admin.ModelAdmin):
     form = ClusterForm
+    actions = [test_connection]
     list_display = ("slug", "name", "provider", "region", "deploy_mode", "deploy_target", "active")
     list_filter = ("provider", "deploy_mode", "active")
     search_fields = ("slug", "name")

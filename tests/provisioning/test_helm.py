@@ -624,3 +624,21 @@ def test_it_fails_the_cluster_test_when_the_cluster_is_unreachable(
 
     with pytest.raises(CommandError, match="Cannot reach the Kubernetes API"):
         call_command("test_cluster", SLUG, stdout=io.StringIO())
+
+
+def test_operators_test_the_connection_from_the_admin(cluster: Cluster, operator: User) -> None:
+    from tests.conftest import client_for
+
+    client = client_for(operator)
+    response = client.post(
+        "/admin/hubs/cluster/",
+        {"action": "test_connection", "_selected_action": [cluster.pk]},
+        follow=True,
+    )
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert text.startswith(f"{SLUG}: Kubernetes ")
+    assert "Helm releases: can be installed" in text
+    # The stored kubeconfig is never shown back, and saving without it keeps it.
+    form = client.get(f"/admin/hubs/cluster/{cluster.pk}/change/").content.decode()
+    assert "token:" not in form and "current-context" not in form
+    assert "Set; leave blank to keep it." in form
