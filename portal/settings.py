@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "RequestStateEnum": "hubs.states.RequestState",
         "HubStateEnum": "hubs.states.HubState",
         "DeploymentStateEnum": "hubs.states.DeploymentState",
+        "SecretKeyEnum": "hubs.models.HubSecret.Key",
     },
 }
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from pydantic import Field, create_model
 from rest_framework import serializers
 
-from hubs.models import Hub
+from hubs.models import Hub, HubRevision, HubSecret
+from hubs.spec import HubSpec
 from provisioning.models import Deployment, DeploymentLogEntry
 
 
@@ -104,3 +106,70 @@ class HubDetailSerializer(HubSerializer):
         if deployment is None:
             return None
         return dict(DeploymentSerializer(deployment).data)
+
+
+# --- bodies of the changes to a live hub ---------------------------------------
+# The spec fields themselves are checked by provisioning/lifecycle.py, not here.
+
+MAX_REASON = HubRevision._meta.get_field("reason").max_length or 200
+
+
+class HubEditOptions(serializers.Serializer[dict[str, Any]]):
+    reason = serializers.CharField(
+        max_length=MAX_REASON,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text='Why, kept with the new revision ("edited" if not given).',
+    )
+
+
+class RollbackBody(serializers.Serializer[dict[str, Any]]):
+    revision = serializers.IntegerField(
+        min_value=1, help_text="The earlier revision to deploy again, as a new revision."
+    )
+
+
+class DecommissionBody(serializers.Serializer[dict[str, Any]]):
+    confirm_data_loss = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Must be true: removing a hub deletes its users' home directories.",
+    )
+
+
+class SecretsBody(serializers.Serializer[dict[str, Any]]):
+    """One optional field per secret; "" removes it."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {
+            key: serializers.CharField(
+                required=False,
+                allow_blank=True,
+                trim_whitespace=False,  # lifecycle.set_hub_secrets checks and strips
+                write_only=True,
+                help_text=f'{label}; "" removes it.',
+            )
+            for key, label in HubSecret.Key.choices
+        }
+
+
+class SecretsSerializer(serializers.Serializer[dict[str, Any]]):
+    set = serializers.ListField(
+        child=serializers.ChoiceField(choices=HubSecret.Key.choices),
+        help_text="The secrets that have a value; values are never shown.",
+    )
+
+
+# Every spec field optional: each one given replaces the hub's, null removes it.
+_EDIT_FIELDS: dict[str, Any] = {
+    name: (cast(Any, field.annotation) | None, Field(default=None, alias=field.alias))
+    for name, field in HubSpec.model_fields.items()
+}
+_EDIT_FIELDS["reason"] = (str | None, Field(default=None, max_length=MAX_REASON))
+HubEditBody = create_model(
+    "HubEditBody",
+    __doc__="Spec fields to replace (null removes one) and why, for the new revision.",
+    **_EDIT_FIELDS,
+)

@@ -9,6 +9,13 @@ from provisioning.api import views
 urlpatterns: list[URLPattern] = [
     path("hubs/", views.HubList.as_view(), name="api-hubs"),
     path("hubs/<slug:cluster>/<slug:name>/", views.hub_detail, name="api-hub"),
+    path("hubs/<slug:cluster>/<slug:name>/rollback/", views.hub_rollback, name="api-hub-rollback"),
+    path(
+        "hubs/<slug:cluster>/<slug:name>/decommission/",
+        views.hub_decommission,
+        name="api-hub-decommission",
+    ),
+    path("hubs/<slug:cluster>/<slug:name>/secrets/", views.hub_secrets, name="api-hub-secrets"),
     path("deployments/<int:pk>/", views.deployment_detail, name="api-deployment"),
     path("deployments/<int:pk>/retry/", views.deployment_retry, name="api-deployment-retry"),
 ]

@@ -1,4 +1,11 @@
-"""Hubs and their deployments over the API, with the UI's permissions."""
+"""Hubs and their deployments over the API, with the UI's permissions.
+
+A hub someone may not see answers 404, as if it did not exist; one they may
+see but not manage answers 403 to a change. Changes go through
+provisioning/lifecycle.py, whose errors hubs/api/errors.py turns into 400
+(SpecError) and 409 (IllegalTransition); bodies are checked like the requests
+API's (hubs/api/views.py): JSON objects only, unknown fields refused with 400.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +15,27 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hubs.models import Hub
-from hubs.permissions import can_view_hub, is_reviewer
+from hubs.api.views import _body, _options
+from hubs.models import Hub, HubSecret
+from hubs.permissions import can_manage_hub, can_view_hub, is_reviewer
 from hubs.states import HubState
-from provisioning import deployments
+from provisioning import deployments, lifecycle
 from provisioning.api.serializers import (
+    DecommissionBody,
     DeploymentDetailSerializer,
     HubDetailSerializer,
+    HubEditBody,
+    HubEditOptions,
     HubSerializer,
+    RollbackBody,
+    SecretsBody,
+    SecretsSerializer,
 )
 from provisioning.models import Deployment
 
@@ -52,10 +67,7 @@ class HubList(generics.ListAPIView[Hub]):
         )
 
 
-@extend_schema(responses=HubDetailSerializer)
-@api_view(["GET"])
-def hub_detail(request: Request, cluster: str, name: str) -> Response:
-    """A hub's state, current revision and latest deployment."""
+def _visible_hub(request: Request, cluster: str, name: str) -> Hub:
     hubs = Hub.objects.select_related("cluster", "offering", "request", "community").filter(
         cluster__slug=cluster, name=name
     )
@@ -63,7 +75,94 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     hub = hubs.exclude(state=HubState.DECOMMISSIONED).first() or hubs.order_by("-pk").first()
     if hub is None or not can_view_hub(request.user, hub):
         raise NotFound("No such hub.")
-    return Response(HubDetailSerializer(hub).data)
+    return hub
+
+
+def _managed_hub(request: Request, cluster: str, name: str) -> Hub:
+    """The hub, if `request.user` may change it; checked before the body is read."""
+    hub = _visible_hub(request, cluster, name)
+    if not can_manage_hub(request.user, hub):
+        raise PermissionDenied("Only the hub's leads and operators can change it.")
+    return hub
+
+
+def _accepted(request: Request, deployment: Deployment) -> Response:
+    """The deployment a change queued, as deployment_detail shows it."""
+    deployment = _visible_deployment(request, deployment.pk)
+    return Response(DeploymentDetailSerializer(deployment).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(methods=["GET"], responses=HubDetailSerializer)
+@extend_schema(methods=["PATCH"], request=HubEditBody, responses={202: DeploymentDetailSerializer})
+@api_view(["GET", "PATCH"])
+@parser_classes([JSONParser])
+def hub_detail(request: Request, cluster: str, name: str) -> Response:
+    """A hub's state, current revision and latest deployment.
+
+    PATCH changes a live hub (its leads and operators): each top-level spec
+    field given replaces the hub's, a field given as null is removed, and
+    `reason` is kept with the new revision. The name and cluster cannot change.
+    Answers 202 with the queued deployment; 409 with the hub's `state` while
+    it is not active (e.g. still provisioning or updating).
+    """
+    if request.method != "PATCH":
+        return Response(HubDetailSerializer(_visible_hub(request, cluster, name)).data)
+    hub = _managed_hub(request, cluster, name)
+    changes, options = _options(_body(request), HubEditOptions, spec=True)
+    spec = {**hub.spec, **changes}
+    spec = {key: value for key, value in spec.items() if value is not None}
+    deployment = lifecycle.update_hub(
+        hub, spec, by=request.user, reason=options["reason"] or "edited"
+    )
+    return _accepted(request, deployment)
+
+
+@extend_schema(request=RollbackBody, responses={202: DeploymentDetailSerializer})
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def hub_rollback(request: Request, cluster: str, name: str) -> Response:
+    """Deploy an earlier revision again, as a new revision (leads and operators).
+
+    Answers 202 with the queued deployment.
+    """
+    hub = _managed_hub(request, cluster, name)
+    _, options = _options(_body(request), RollbackBody, spec=False)
+    deployment = lifecycle.rollback_hub(hub, options["revision"], by=request.user)
+    return _accepted(request, deployment)
+
+
+@extend_schema(request=DecommissionBody, responses={202: DeploymentDetailSerializer})
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def hub_decommission(request: Request, cluster: str, name: str) -> Response:
+    """Remove a hub from its cluster (leads and operators).
+
+    Its users' data goes with it: `confirm_data_loss` must be true, else 400.
+    Answers 202 with the queued deployment.
+    """
+    hub = _managed_hub(request, cluster, name)
+    _, options = _options(_body(request), DecommissionBody, spec=False)
+    deployment = lifecycle.decommission_hub(
+        hub, by=request.user, confirm_data_loss=options["confirm_data_loss"]
+    )
+    return _accepted(request, deployment)
+
+
+@extend_schema(methods=["GET"], responses=SecretsSerializer)
+@extend_schema(methods=["PUT"], request=SecretsBody, responses=SecretsSerializer)
+@api_view(["GET", "PUT"])
+@parser_classes([JSONParser])
+def hub_secrets(request: Request, cluster: str, name: str) -> Response:
+    """Which of a hub's secrets have a value (leads and operators); never the values.
+
+    PUT sets the secrets given (a value of "" removes one) and leaves the others.
+    """
+    hub = _managed_hub(request, cluster, name)
+    if request.method == "PUT":
+        _, values = _options(_body(request), SecretsBody, spec=False)
+        lifecycle.set_hub_secrets(hub, values, by=request.user)
+    keys = sorted(HubSecret.objects.filter(hub=hub).values_list("key", flat=True))
+    return Response(SecretsSerializer({"set": keys}).data)
 
 
 def _visible_deployment(request: Request, pk: int) -> Deployment:
