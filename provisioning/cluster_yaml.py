@@ -47,6 +47,7 @@ class Parsed:
     dash_column: int
     key_column: int
     nested_offset: int  # a nested list's dash, relative to the entry's keys
+    hubs_line: int = 0  # the line of the `hubs:` key
 
 
 _cache: OrderedDict[bytes, Parsed | None] = OrderedDict()
@@ -72,7 +73,14 @@ def parse(text: str) -> Parsed | None:
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
-    parsed = _parse(text)
+    parsed = None
+    for earlier in reversed(list(_cache.values())):
+        if earlier is not None:
+            parsed = _extend(earlier, text)
+            if parsed is not None:
+                break
+    if parsed is None:
+        parsed = _parse(text)
     _remember(text, parsed)
     return parsed
 
@@ -100,7 +108,10 @@ def _parse(text: str) -> Parsed | None:
     if not isinstance(root, yaml.MappingNode):
         return None
     keys = tuple(getattr(key, "value", None) for key, _ in root.value)
-    hubs = next((value for key, value in root.value if getattr(key, "value", None) == "hubs"), None)
+    hubs_key, hubs = next(
+        ((key, value) for key, value in root.value if getattr(key, "value", None) == "hubs"),
+        (None, None),
+    )
     if not isinstance(hubs, yaml.SequenceNode) or hubs.flow_style or not hubs.value:
         return None
     lines = tuple(text.splitlines(keepends=True))
@@ -138,6 +149,75 @@ def _parse(text: str) -> Parsed | None:
         dash_column=dash_column,
         key_column=key_column,
         nested_offset=_nested_offset(items, key_column),
+        hubs_line=hubs_key.start_mark.line if hubs_key is not None else 0,
+    )
+
+
+def _shifted(node: Any, lines: int) -> Any:
+    """`node` (and what it holds) with its marks moved down by `lines` lines."""
+
+    def mark(old: Any) -> Any:
+        return yaml.Mark(old.name, 0, old.line + lines, old.column, None, None)  # type: ignore[arg-type]
+
+    node.start_mark, node.end_mark = mark(node.start_mark), mark(node.end_mark)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _shifted(key, lines)
+            _shifted(value, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _shifted(item, lines)
+    return node
+
+
+def _extend(before: Parsed, text: str) -> Parsed | None:
+    """`text`'s Parsed, when it is `before`'s text with entries added after its last one.
+
+    Hubs are added at the end of the list, usually by another worker, and a
+    cluster.yaml of hundreds of hubs takes tens of milliseconds to parse
+    whole. Only the window from the `hubs:` key to the end needs reading:
+    the lines before it are unchanged, and they held nothing but complete
+    top-level keys and complete entries. Anything unusual (an alias to an
+    anchor outside the window, other lines changed) returns None, and the
+    caller parses the whole text.
+    """
+    last = before.entries[-1]
+    lines = tuple(text.splitlines(keepends=True))
+    tail = before.lines[last.end :]
+    added = len(lines) - len(before.lines)
+    if added <= 0 or lines[: last.end] != before.lines[: last.end]:
+        return None
+    if tail and lines[len(lines) - len(tail) :] != tail:
+        return None
+    window_start = last.start - 1  # window line 1 is the last old entry's first line
+    window = "".join((before.lines[before.hubs_line], *lines[last.start :]))
+    try:
+        part = _parse(window)
+    except yaml.YAMLError:
+        return None
+    hubs_at = before.keys.index("hubs") if "hubs" in before.keys else -1
+    if part is None or hubs_at < 0 or part.keys != before.keys[hubs_at:]:
+        return None
+    if len(part.entries) < 2 or part.entries[0].name != last.name:
+        return None
+    if _construct(part.items[0]) != _construct(before.items[-1]):
+        return None
+    if part.dash_column != before.dash_column or part.key_column != before.key_column:
+        return None
+    new_entries = tuple(
+        Entry(name=e.name, start=e.start + window_start, end=e.end + window_start)
+        for e in part.entries[1:]
+    )
+    new_items = tuple(_shifted(item, window_start) for item in part.items[1:])
+    return Parsed(
+        lines=lines,
+        keys=before.keys,
+        entries=before.entries + new_entries,
+        items=before.items + new_items,
+        dash_column=before.dash_column,
+        key_column=before.key_column,
+        nested_offset=before.nested_offset,
+        hubs_line=before.hubs_line,
     )
 
 
@@ -204,7 +284,7 @@ def _verified(
     that the edited entry reads back as `wanted`.
     """
     try:
-        after = _parse(text)
+        after = _extend(before, text) or _parse(text)
     except yaml.YAMLError:
         return None
     if after is None or after.keys != before.keys:

@@ -183,3 +183,49 @@ def test_layout_round_trips_add_update_remove_on_cloudbank(
     assert layout.remove_entry(tmp_path, "cloudbank", "newhub") is not None
 
     assert (folder / "cluster.yaml").read_text() == cloudbank_text
+
+
+def _fresh(text: str) -> cluster_yaml.Parsed:
+    parsed = cluster_yaml._parse(text)
+    assert parsed is not None
+    return parsed
+
+
+@pytest.mark.parametrize("source", ["indented", "cloudbank"])
+def test_reading_entries_added_by_another_worker_matches_a_full_parse(
+    source: str, cloudbank_text: str
+) -> None:
+    text = INDENTED if source == "indented" else cloudbank_text
+    before = _fresh(text)
+    # Another process added three hubs: this one only has its parse of `text`.
+    grown = text
+    for name in ("one", "two", "three"):
+        grown = cluster_yaml.add(grown, {**ENTRY, "name": name}) or ""
+    extended = cluster_yaml._extend(before, grown)
+    full = _fresh(grown)
+    assert extended is not None
+    assert extended.entries == full.entries
+    assert [cluster_yaml._construct(i) for i in extended.items] == [
+        cluster_yaml._construct(i) for i in full.items
+    ]
+    assert [i.start_mark.line for i in extended.items] == [i.start_mark.line for i in full.items]
+    # Edits made from the extended parse land where a full parse would put them.
+    target = {**ENTRY, "name": "two", "domain": "x.org"}
+    cluster_yaml._cache.clear()
+    cluster_yaml._remember(text, before)
+    from_extended = cluster_yaml.update(grown, "two", target)
+    cluster_yaml._cache.clear()
+    assert from_extended is not None
+    assert from_extended == cluster_yaml.update(grown, "two", target)
+
+
+def test_it_parses_whole_what_changed_before_the_last_entry(cloudbank_text: str) -> None:
+    before = _fresh(cloudbank_text)
+    edited = cloudbank_text.replace("name: cloudbank", "name: cloudbank2", 1)
+    grown = cluster_yaml.add(edited, {**ENTRY, "name": "one"}) or ""
+    assert cluster_yaml._extend(before, grown) is None
+    # An alias to an anchor outside the window cannot be read from the window.
+    anchored = "hubs:\n- name: a\n  domain: &d a.org\n- name: b\n  domain: b.org\n"
+    aliased = anchored + "- name: c\n  domain: *d\n"
+    assert cluster_yaml._parse(aliased) is not None  # valid YAML, whole
+    assert cluster_yaml._extend(_fresh(anchored), aliased) is None
