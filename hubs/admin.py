@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from hubs.models import (
@@ -23,6 +24,18 @@ from hubs.models import (
     Offering,
     UserImage,
 )
+
+
+def https_urls(field: models.Field, **kwargs: Any) -> Any:
+    """Form fields for model fields, with addresses typed without a scheme read as https://."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
+class PortalAdmin(admin.ModelAdmin):
+    # Addresses typed without a scheme are https:// (Django 6's default, today).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class SecretFieldsForm(forms.ModelForm):
@@ -61,6 +74,7 @@ class ClusterForm(SecretFieldsForm):
 
     class Meta:
         model = Cluster
+        formfield_callback = https_urls
         fields = "__all__"  # noqa: DJ007 - operators edit every field here
         widgets = {"kubeconfig": forms.Textarea}
 
@@ -88,7 +102,7 @@ def test_connection(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(PortalAdmin):
     form = ClusterForm
     actions = [test_connection]
     list_display = ("slug", "name", "provider", "region", "deploy_mode", "deploy_target", "active")
@@ -114,7 +128,7 @@ class UserImageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Community)
-class CommunityAdmin(admin.ModelAdmin):
+class CommunityAdmin(PortalAdmin):
     list_display = ("name", "url", "created_at")
     search_fields = ("name",)
     filter_horizontal = ("leads",)

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hubs.admin import SecretFieldsForm
+from hubs.admin import PortalAdmin, SecretFieldsForm, https_urls
 from provisioning.models import Deployment, DeploymentLogEntry, DeployTarget
 
 
@@ -16,11 +16,12 @@ class DeployTargetForm(SecretFieldsForm):
 
     class Meta:
         model = DeployTarget
+        formfield_callback = https_urls
         fields = "__all__"
 
 
 @admin.register(DeployTarget)
-class DeployTargetAdmin(admin.ModelAdmin):
+class DeployTargetAdmin(PortalAdmin):
     form = DeployTargetForm
     list_display = ("name", "repo_url", "base_branch", "forge", "merge_policy")
     list_filter = ("forge", "merge_policy")
