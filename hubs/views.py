@@ -492,9 +492,24 @@ def hub_secrets(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
                 request,
                 f"Saved: {', '.join(changed)}." if changed else "Nothing to change.",
             )
+            _retry_failed_apply(request, hub, changed)
             return redirect(hub)
     stored = sorted(hub.secrets.values_list("key", flat=True))
     return render(request, "hubs/hub_secrets.html", {"hub": hub, "form": form, "stored": stored})
+
+
+def _retry_failed_apply(request: HttpRequest, hub: Hub, changed: list[str]) -> None:
+    """A deployment that failed for want of these secrets runs again once they are set."""
+    from provisioning import deployments
+
+    latest = hub.deployments.first()
+    if not changed or latest is None or latest.state != "failed" or latest.action != "apply":
+        return
+    try:
+        deployments.retry_deployment(latest, by=request.user)
+    except IllegalTransition:
+        return
+    messages.info(request, f"Deployment {latest.pk} runs again with them.")
 
 
 # --- operators -------------------------------------------------------------------------

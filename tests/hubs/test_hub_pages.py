@@ -117,3 +117,25 @@ def test_secrets_are_write_only_and_for_helm_clusters(catalog, lead, reviewer):
     gitops_hub = live_hub(lead, reviewer, name="other")
     response = client.get(url("hub_secrets", gitops_hub), follow=True)
     assert "encrypted secret file" in response.content.decode()
+
+
+def test_setting_secrets_runs_a_deployment_that_failed_for_want_of_them_again(
+    catalog, lead, reviewer, django_capture_on_commit_callbacks
+):
+    helm = Cluster.objects.create(
+        slug="k3d-local", name="Local", provider="kubeconfig", base_domain="hubs.localhost",
+        deploy_mode=Cluster.DeployMode.HELM,
+    )  # fmt: skip
+    Offering.objects.get(slug="education").clusters.add(helm)
+    hub = live_hub(lead, reviewer, cluster="k3d-local")
+    deployment = Deployment.objects.get(hub=hub)
+    Deployment.objects.filter(pk=deployment.pk).update(state="failed", error="no secrets yet")
+    client = client_for(lead)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            url("hub_secrets", hub), {"oauth_client_id": "id", "oauth_client_secret": "s"},
+            follow=True,
+        )  # fmt: skip
+    deployment.refresh_from_db()
+    assert deployment.state == "queued" and len(callbacks) == 1  # enqueued after commit
+    assert f"Deployment {deployment.pk} runs again with them." in response.content.decode()
