@@ -13,6 +13,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from hubs.models import Cluster, Offering, UserImage
 from hubs.spec import CILOGON_CLAIMS, PROVIDERS, PURPOSES, SpecError
@@ -231,6 +232,11 @@ class RequestForm(forms.Form):
         field.choices = [("", "A custom image (below)")] + [
             (i.slug, f"{i.name} — {i.reference}") for i in UserImage.objects.filter(active=True)
         ]
+        hours = int(settings.PORTAL_EVENT_TEARDOWN_AFTER) // 3600
+        self.fields["event_end"].help_text = (
+            f"The hub is removed {hours} hour{'' if hours == 1 else 's'} after the end, with "
+            "everything stored on it; it is scaled up shortly before the start."
+        )
         for name, bound in self.fields.items():
             widget = bound.widget
             css = "form-select" if isinstance(widget, forms.Select) else "form-control"

@@ -304,6 +304,12 @@ PORTAL_GIT_LOCK_TIMEOUT = env.float("PORTAL_GIT_LOCK_TIMEOUT", default=300.0)
 PORTAL_FORGE_TIMEOUT = env.int("PORTAL_FORGE_TIMEOUT", default=20)
 # Helm installs: how often readiness (the hub Deployment, /hub/health) is polled.
 PORTAL_HELM_POLL_EVERY = env.float("PORTAL_HELM_POLL_EVERY", default=5.0)
+# Event hubs (provisioning/events.py): seconds before the start to pre-warm,
+# seconds after the end to remove the hub, and the most placeholders held.
+PORTAL_EVENT_PREWARM = env.int("PORTAL_EVENT_PREWARM", default=3600)
+PORTAL_EVENT_TEARDOWN_AFTER = env.int("PORTAL_EVENT_TEARDOWN_AFTER", default=86400)
+PORTAL_EVENT_MAX_PLACEHOLDERS = env.int("PORTAL_EVENT_MAX_PLACEHOLDERS", default=100)
+PORTAL_EVENT_CHECK_EVERY = env.float("PORTAL_EVENT_CHECK_EVERY", default=300.0)
 # How often beat compares hubs with their deploy repository (provisioning/drift.py).
 PORTAL_DRIFT_EVERY = env.float("PORTAL_DRIFT_EVERY", default=3600.0)
 CELERY_BEAT_SCHEDULE = {
@@ -318,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
     "maintain-clones": {
         "task": "provisioning.tasks.maintain_clones",
         "schedule": 3600.0,
+    },
+    "event-schedule": {
+        "task": "provisioning.tasks.event_schedule",
+        "schedule": PORTAL_EVENT_CHECK_EVERY,
     },
     "check-drift": {
         "task": "provisioning.tasks.check_drift",

@@ -17,7 +17,7 @@ from provisioning.render import RenderError, context_for, render
 from provisioning.validate import ConfigError, UpstreamMissing, validate_rendered
 
 
-def render_files(hub: Hub, checked: Checked) -> dict[str, Any]:
+def render_files(hub: Hub, checked: Checked, **extra: Any) -> dict[str, Any]:
     """What a revision deploys (HubRevision.files): Rendered.to_json() for the hub's cluster.
 
     GitOps clusters get the 2i2c layout, Helm clusters a z2jh values.yaml; the
@@ -25,7 +25,7 @@ def render_files(hub: Hub, checked: Checked) -> dict[str, Any]:
     """
     layout = "2i2c" if hub.cluster.deploy_mode == Cluster.DeployMode.GITOPS else "z2jh"
     try:
-        rendered = render(checked.spec, context_for(checked), layout)
+        rendered = render(checked.spec, context_for(checked, **extra), layout)
         validate_rendered(rendered)
     except ConfigError as exc:
         # Not the requester's fault: the templates made something the chart
@@ -46,14 +46,19 @@ def render_files(hub: Hub, checked: Checked) -> dict[str, Any]:
 
 
 @transaction.atomic
-def create_revision(hub: Hub, checked: Checked, *, author: Any, reason: str) -> HubRevision:
-    """Snapshot the hub's spec and rendered files as its next revision."""
+def create_revision(
+    hub: Hub, checked: Checked, *, author: Any, reason: str, **extra: Any
+) -> HubRevision:
+    """Snapshot the hub's spec and rendered files as its next revision.
+
+    `extra` reaches the templates (e.g. `placeholder_replicas` when an event is pre-warmed).
+    """
     number = hub.current_revision + 1
     revision = HubRevision.objects.create(
         hub=hub,
         number=number,
         spec=checked.spec.dump(),
-        files=render_files(hub, checked),
+        files=render_files(hub, checked, **extra),
         author=author if author is not None and author.is_authenticated else None,
         reason=reason,
     )

@@ -210,3 +210,11 @@ def check_drift() -> int:
         except (DeployError, GitError) as exc:
             logger.warning("checking %s for drift: %s", target.name, exc)
     return drifted
+
+
+@shared_task(acks_late=True)
+def event_schedule() -> dict[str, list[str]]:
+    """Pre-warm event hubs about to start; remove those whose event is long over."""
+    from provisioning.events import run_schedule
+
+    return run_schedule()
