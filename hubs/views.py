@@ -28,7 +28,14 @@ from hubs.forms import (
 )
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
-from hubs.states import DEPLOYMENT_ACTIVE, HUB_LIVE, REQUEST_OPEN, IllegalTransition, RequestState
+from hubs.states import (
+    DEPLOYMENT_ACTIVE,
+    HUB_LIVE,
+    REQUEST_OPEN,
+    HubState,
+    IllegalTransition,
+    RequestState,
+)
 from hubs.validation import validate_spec
 from provisioning.models import Deployment
 
@@ -307,7 +314,11 @@ def hub_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(hubs.order_by("cluster__slug", "name", "pk"), 100).get_page(
         request.GET.get("page")
     )
-    return render(request, "hubs/hub_list.html", {"page": page, "state": state})
+    return render(
+        request,
+        "hubs/hub_list.html",
+        {"page": page, "state": state, "states": HubState.choices},
+    )
 
 
 def _visible_hub(request: HttpRequest, cluster: str, name: str) -> Hub:

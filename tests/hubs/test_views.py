@@ -399,3 +399,15 @@ def test_it_exports_a_hub_as_a_z2jh_values_file(catalog, lead, other_lead, revie
     values = yaml.safe_load(response.content)
     assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "github"
     assert values["hub"]["config"]["Authenticator"]["admin_users"] == ["alice-gh"]
+
+
+def test_the_hub_list_filters_by_state(catalog, lead, reviewer):
+    first = actions.approve_request(submitted(lead, name="first"), by=reviewer)
+    actions.approve_request(submitted(lead, name="second"), by=reviewer)
+    Hub.objects.filter(pk=first.pk).update(state="active")
+    client = client_for(reviewer)
+    page = client.get(reverse("hubs:hub_list"), {"state": "active"})
+    assert [h.name for h in page.context["page"]] == ["first"]
+    assert '<option value="active" selected>' in page.content.decode()
+    empty = client.get(reverse("hubs:hub_list"), {"state": "decommissioned"})
+    assert "No hubs in this state." in empty.content.decode()
