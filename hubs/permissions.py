@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q, QuerySet
+
 from hubs.models import Hub, HubRequest
 from hubs.states import REQUEST_EDITABLE, RequestState
 
@@ -53,6 +55,30 @@ def can_withdraw_request(user: Any, request: HubRequest) -> bool:
         and request.state
         in (RequestState.DRAFT, RequestState.SUBMITTED, RequestState.CHANGES_REQUESTED)
     )
+
+
+def led_by(user: Any) -> Q:
+    """Hubs `user` asked for or whose community they lead (a filter)."""
+    return Q(request__requester=user) | Q(community__leads=user)
+
+
+def visible_hubs(user: Any) -> QuerySet[Hub]:
+    """The hubs `user` may see: all for reviewers, else those they lead."""
+    hubs = Hub.objects.select_related("cluster", "offering")
+    if not is_reviewer(user):
+        hubs = hubs.filter(led_by(user)).distinct()
+    return hubs
+
+
+def find_hub(cluster: str, name: str) -> Hub | None:
+    """The hub `name` on `cluster`: the live one, else the latest removed one.
+
+    (A name can be reused once its hub is decommissioned.)
+    """
+    hubs = Hub.objects.select_related("cluster", "offering", "request", "community").filter(
+        cluster__slug=cluster, name=name
+    )
+    return hubs.exclude(state="decommissioned").first() or hubs.order_by("-pk").first()
 
 
 def _leads(user: Any, hub: Hub) -> bool:

@@ -9,8 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
@@ -30,14 +30,13 @@ from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
 from hubs.states import (
     DEPLOYMENT_ACTIVE,
-    HUB_LIVE,
-    REQUEST_OPEN,
     HubState,
     IllegalTransition,
     RequestState,
 )
 from hubs.validation import validate_spec
 from provisioning.models import Deployment
+from provisioning.views import commit_diff
 
 QUEUE_PAGE = 50
 DECISIONS = {
@@ -57,16 +56,12 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at")
     )
     hubs = (
-        Hub.objects.filter(Q(request__requester=request.user) | Q(community__leads=request.user))
+        Hub.objects.filter(permissions.led_by(request.user))
         .select_related("cluster", "offering")
         .distinct()
         .order_by("cluster__slug", "name")
     )
-    return render(
-        request,
-        "hubs/home.html",
-        {"requests": mine[:100], "hubs": hubs[:100], "open_states": REQUEST_OPEN},
-    )
+    return render(request, "hubs/home.html", {"requests": mine[:100], "hubs": hubs[:100]})
 
 
 # --- the request form ------------------------------------------------------------
@@ -153,14 +148,12 @@ def _visible_request(request: HttpRequest, pk: int) -> HubRequest:
 
 def _timeline(hub_request: HubRequest) -> list[dict[str, Any]]:
     """Transitions and comments in order, for the history panel."""
-    comments = {(c.transition, c.body): c for c in hub_request.comments.select_related("author")}
     items: list[dict[str, Any]] = []
     for event in history(hub_request):
         if event.action == "request.commented":
             items.append({"kind": "comment", "when": event.created_at, "who": event.actor,
                           "comment": event.comment})  # fmt: skip
             continue
-        comments.pop((event.to_state, event.comment), None)
         items.append(
             {
                 "kind": "event",
@@ -192,7 +185,6 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "previous_submission": submissions[1] if len(submissions) == 2 else None,
         "hub": hub,
         "can_edit": permissions.can_edit_request(user, hub_request),
-        "can_submit": permissions.can_edit_request(user, hub_request),
         "can_withdraw": permissions.can_withdraw_request(user, hub_request),
         "can_review": hub_request.state == RequestState.SUBMITTED
         and permissions.can_review_request(user, hub_request),
@@ -289,13 +281,18 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     filters = QueueFilterForm(data)
     clean = filters.cleaned_data if filters.is_valid() else {"state": RequestState.SUBMITTED}
     page = Paginator(queue_queryset(clean), QUEUE_PAGE).get_page(request.GET.get("page"))
-    query = data.copy()
-    query.pop("page", None)
     return render(
         request,
         "hubs/review_queue.html",
-        {"filters": filters, "page": page, "query": query.urlencode()},
+        {"filters": filters, "page": page, "query": _filters_query(data)},
     )
+
+
+def _filters_query(data: QueryDict) -> str:
+    """The filters of a list page, urlencoded without the page number (for its links)."""
+    query = data.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 # --- hubs ------------------------------------------------------------------------------
@@ -303,11 +300,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def hub_list(request: HttpRequest) -> HttpResponse:
-    hubs = Hub.objects.select_related("cluster", "offering")
-    if not permissions.is_reviewer(request.user):
-        hubs = hubs.filter(
-            Q(request__requester=request.user) | Q(community__leads=request.user)
-        ).distinct()
+    hubs = permissions.visible_hubs(request.user)
     state = request.GET.get("state", "")
     if state:
         hubs = hubs.filter(state=state)
@@ -317,16 +310,18 @@ def hub_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "hubs/hub_list.html",
-        {"page": page, "state": state, "states": HubState.choices},
+        {
+            "page": page,
+            "state": state,
+            "states": HubState.choices,
+            "query": _filters_query(request.GET),
+        },
     )
 
 
 def _visible_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
     """The live hub of that name (else the latest removed one), if the user may see it."""
-    hubs = Hub.objects.select_related("cluster", "offering", "community", "request").filter(
-        cluster__slug=cluster, name=name
-    )
-    hub = hubs.filter(state__in=HUB_LIVE).first() or hubs.order_by("-created_at").first()
+    hub = permissions.find_hub(cluster, name)
     if hub is None or not permissions.can_view_hub(request.user, hub):
         raise Http404("No such hub.")
     return hub
@@ -335,8 +330,6 @@ def _visible_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
 @login_required
 def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     hub = _visible_hub(request, cluster, name)
-    from provisioning.views import commit_diff
-
     deployments = list(
         hub.deployments.select_related("revision", "requested_by", "hub__cluster__deploy_target")[
             :20

@@ -80,7 +80,8 @@ class ImageList(generics.ListAPIView[UserImage]):
 # --- bodies ------------------------------------------------------------------
 
 
-def _body(request: Request) -> dict[str, Any]:
+def json_object(request: Request) -> dict[str, Any]:
+    """The request body, which must be a JSON object (shared with provisioning/api)."""
     # An empty body parses to {}: nothing given. Only JSON is parsed (JSONParser).
     data = request.data
     if not isinstance(data, dict):
@@ -88,7 +89,7 @@ def _body(request: Request) -> dict[str, Any]:
     return dict(data)
 
 
-def _options(
+def split_body(
     body: dict[str, Any], options: type[serializers.Serializer[dict[str, Any]]], *, spec: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split `body` into (spec fields, checked options); refuse any other field."""
@@ -184,7 +185,7 @@ class RequestList(generics.ListCreateAPIView[HubRequest]):
         description=CREATE_HELP,
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        spec, options = _options(_body(request), CreateOptions, spec=True)
+        spec, options = split_body(json_object(request), CreateOptions, spec=True)
         hub_request = actions.create_request(
             request.user, spec, notes=options["notes"], submit=options["submit"]
         )
@@ -208,7 +209,7 @@ def request_detail(request: Request, pk: int) -> Response:
         # Who may edit before what they sent: a reviewer's edit is refused as such.
         if hub_request.requester_id != request.user.pk:
             raise PermissionDenied("Only the requester can edit a request.")
-        changes, options = _options(_body(request), EditOptions, spec=True)
+        changes, options = split_body(json_object(request), EditOptions, spec=True)
         spec = None
         if changes:
             spec = {**hub_request.spec, **changes}
@@ -255,9 +256,9 @@ def request_action(request: Request, pk: int, action: str) -> Response:
         raise NotFound(f"No such action; choose from {', '.join(ACTIONS)}.")
     run, takes_comment = ACTIONS[action]
     hub_request = _visible_request(request, pk)
-    body = _body(request)
+    body = json_object(request)
     if not takes_comment and "comment" in body:
         raise ValidationError({"comment": [f"{action} takes no comment."]})
-    _, options = _options(body, ActionBody, spec=False)
+    _, options = split_body(body, ActionBody, spec=False)
     run(hub_request, request.user, options["comment"])
     return _detail(request, pk)

@@ -9,9 +9,7 @@ API's (hubs/api/views.py): JSON objects only, unknown fields refused with 400.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -21,10 +19,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hubs.api.views import _body, _options
+from hubs.api.views import json_object, split_body
 from hubs.models import Hub, HubSecret
-from hubs.permissions import can_manage_hub, can_view_hub, is_reviewer
-from hubs.states import HubState
+from hubs.permissions import can_manage_hub, can_view_hub, find_hub, is_reviewer, visible_hubs
 from provisioning import deployments, lifecycle
 from provisioning.api.serializers import (
     DecommissionBody,
@@ -38,14 +35,6 @@ from provisioning.api.serializers import (
     SecretsSerializer,
 )
 from provisioning.models import Deployment
-
-
-def visible_hubs(user: Any) -> QuerySet[Hub]:
-    """The hubs `user` may see: all for reviewers, else those they asked for or lead."""
-    hubs = Hub.objects.select_related("cluster", "offering")
-    if not is_reviewer(user):
-        hubs = hubs.filter(Q(request__requester=user) | Q(community__leads=user)).distinct()
-    return hubs
 
 
 class HubList(generics.ListAPIView[Hub]):
@@ -68,11 +57,7 @@ class HubList(generics.ListAPIView[Hub]):
 
 
 def _visible_hub(request: Request, cluster: str, name: str) -> Hub:
-    hubs = Hub.objects.select_related("cluster", "offering", "request", "community").filter(
-        cluster__slug=cluster, name=name
-    )
-    # A name can be reused after a hub is removed: the live one first.
-    hub = hubs.exclude(state=HubState.DECOMMISSIONED).first() or hubs.order_by("-pk").first()
+    hub = find_hub(cluster, name)
     if hub is None or not can_view_hub(request.user, hub):
         raise NotFound("No such hub.")
     return hub
@@ -108,7 +93,7 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     if request.method != "PATCH":
         return Response(HubDetailSerializer(_visible_hub(request, cluster, name)).data)
     hub = _managed_hub(request, cluster, name)
-    changes, options = _options(_body(request), HubEditOptions, spec=True)
+    changes, options = split_body(json_object(request), HubEditOptions, spec=True)
     spec = {**hub.spec, **changes}
     spec = {key: value for key, value in spec.items() if value is not None}
     deployment = lifecycle.update_hub(
@@ -126,7 +111,7 @@ def hub_rollback(request: Request, cluster: str, name: str) -> Response:
     Answers 202 with the queued deployment.
     """
     hub = _managed_hub(request, cluster, name)
-    _, options = _options(_body(request), RollbackBody, spec=False)
+    _, options = split_body(json_object(request), RollbackBody, spec=False)
     deployment = lifecycle.rollback_hub(hub, options["revision"], by=request.user)
     return _accepted(request, deployment)
 
@@ -141,7 +126,7 @@ def hub_decommission(request: Request, cluster: str, name: str) -> Response:
     Answers 202 with the queued deployment.
     """
     hub = _managed_hub(request, cluster, name)
-    _, options = _options(_body(request), DecommissionBody, spec=False)
+    _, options = split_body(json_object(request), DecommissionBody, spec=False)
     deployment = lifecycle.decommission_hub(
         hub, by=request.user, confirm_data_loss=options["confirm_data_loss"]
     )
@@ -159,7 +144,7 @@ def hub_secrets(request: Request, cluster: str, name: str) -> Response:
     """
     hub = _managed_hub(request, cluster, name)
     if request.method == "PUT":
-        _, values = _options(_body(request), SecretsBody, spec=False)
+        _, values = split_body(json_object(request), SecretsBody, spec=False)
         lifecycle.set_hub_secrets(hub, values, by=request.user)
     keys = sorted(HubSecret.objects.filter(hub=hub).values_list("key", flat=True))
     return Response(SecretsSerializer({"set": keys}).data)

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from hubs.models import HubRevision
     from provisioning.models import Deployment
+    from provisioning.render import Rendered
 
 
 class DeployError(Exception):
@@ -53,3 +55,27 @@ class Backend:
 
     def decommission(self, deployment: Deployment, log: LogFn) -> Outcome:
         raise NotImplementedError
+
+
+def rendered_files(revision: HubRevision, layout: str, needs: str) -> Rendered:
+    """The files `revision` deploys, rendered for `layout`, or a DeployError a person can act on.
+
+    `needs` names who needs that layout ("a GitOps cluster").
+    """
+    from provisioning.render import Rendered
+
+    files = revision.files
+    if not files or "layout" not in files:
+        raise DeployError(
+            f"Revision r{revision.number} has no rendered files; render it again (a new "
+            "revision) before deploying.",
+            permanent=True,
+        )
+    rendered = Rendered.from_json(files)
+    if rendered.layout != layout:
+        raise DeployError(
+            f"Revision r{revision.number} was rendered for the {rendered.layout!r} layout; "
+            f"{needs} needs the {layout!r} layout.",
+            permanent=True,
+        )
+    return rendered

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from provisioning.backends.base import Backend, DeployError, LogFn, Outcome
+from provisioning.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
 from provisioning.forges import Forge, get_forge
 from provisioning.git import Git, GitError, auth_config, locked, push_rejection, remote_messages
 from provisioning.render import Rendered
@@ -128,20 +128,7 @@ class Change:
 
     @cached_property
     def rendered(self) -> Rendered:
-        files = self.deployment.revision.files
-        if not files or "layout" not in files:
-            raise DeployError(
-                f"Revision r{self.number} has no rendered files; render it again (a new "
-                "revision) before deploying.",
-                permanent=True,
-            )
-        rendered = Rendered.from_json(files)
-        if rendered.layout != "2i2c":
-            raise DeployError(
-                f"Revision r{self.number} was rendered for the {rendered.layout!r} layout; "
-                "a GitOps cluster needs the 2i2c layout.",
-                permanent=True,
-            )
+        rendered = rendered_files(self.deployment.revision, "2i2c", "a GitOps cluster")
         folder = f"config/clusters/{self.cluster}/"
         for path in rendered.files:
             if posixpath.normpath(path) != path or not path.startswith(folder):

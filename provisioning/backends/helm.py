@@ -44,9 +44,9 @@ import yaml
 from django.conf import settings
 
 from hubs.spec import DNS_LABEL
-from provisioning.backends.base import Backend, DeployError, LogFn, Outcome
+from provisioning.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
 from provisioning.kube import Kube, labels_for, owns
-from provisioning.render import RenderContext, Rendered
+from provisioning.render import RenderContext
 
 if TYPE_CHECKING:
     from hubs.models import Cluster, Hub
@@ -235,19 +235,10 @@ class HelmRun:
 
     @cached_property
     def values_text(self) -> str:
-        number = self.deployment.revision.number
-        files = self.deployment.revision.files
-        if not files or "layout" not in files:
+        rendered = rendered_files(self.deployment.revision, "z2jh", "a Helm cluster")
+        if "values.yaml" not in rendered.files:
             raise DeployError(
-                f"Revision r{number} has no rendered files; render it again (a new revision) "
-                "before deploying.",
-                permanent=True,
-            )
-        rendered = Rendered.from_json(files)
-        if rendered.layout != "z2jh" or "values.yaml" not in rendered.files:
-            raise DeployError(
-                f"Revision r{number} was rendered for the {rendered.layout!r} layout; a Helm "
-                "cluster needs z2jh values (values.yaml).",
+                f"Revision r{self.deployment.revision.number} has no values.yaml to install.",
                 permanent=True,
             )
         return rendered.files["values.yaml"]

@@ -411,3 +411,14 @@ def test_the_hub_list_filters_by_state(catalog, lead, reviewer):
     assert '<option value="active" selected>' in page.content.decode()
     empty = client.get(reverse("hubs:hub_list"), {"state": "decommissioned"})
     assert "No hubs in this state." in empty.content.decode()
+
+
+def test_the_queue_pages_keep_their_filters(catalog, lead, reviewer):
+    make_requests(lead, 51)
+    client = client_for(reviewer)
+    first = client.get(reverse("hubs:review_queue"), {"offering": "education"})
+    assert len(first.context["page"]) == 50
+    link = "?offering=education&amp;state=submitted&amp;page=2"
+    assert f'href="{link}"' in first.content.decode()
+    second = client.get(reverse("hubs:review_queue") + link.replace("&amp;", "&"))
+    assert [r.name for r in second.context["page"]] == ["hub-50"]

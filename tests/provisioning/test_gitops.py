@@ -16,6 +16,7 @@ from provisioning.backends.gitops import clone_path, show_commit
 from provisioning.deployments import requeue_stuck
 from provisioning.git import locked
 from provisioning.models import Deployment, DeployTarget
+from provisioning.render import Rendered
 from provisioning.tasks import poll_pull_requests, run_deployment
 from tests.provisioning.gitops_fixtures import (
     CLOUDBANK,
@@ -313,6 +314,40 @@ def test_it_fails_a_revision_without_rendered_files(
 
     deployment.refresh_from_db()
     assert "outside config/clusters/cloudbank/" in deployment.error
+    assert remote_branches(bare_repo) == []
+
+
+@pytest.mark.parametrize(
+    ("rendered", "message"),
+    [
+        (Rendered(layout="2i2c", files={}), None),
+        (
+            Rendered(layout="z2jh", files={"values.yaml": "hub: {}\n"}),
+            "Revision r1 was rendered for the 'z2jh' layout; a GitOps cluster needs the "
+            "'2i2c' layout.",
+        ),
+    ],
+)
+def test_it_fails_a_revision_not_rendered_for_its_cluster(
+    bare_repo: Path, lead: User, reviewer: User, rendered: Rendered, message: str | None
+) -> None:
+    from hubs.models import HubRevision
+
+    cluster = make_cluster(make_target(bare_repo))
+    _, deployment = make_hub(
+        cluster, "newhub", requester=lead, approver=reviewer, rendered=rendered
+    )
+    assert deployment is not None
+    if message is None:  # a revision stored before rendering existed: no files at all
+        HubRevision.objects.filter(pk=deployment.revision_id).update(files={})
+        message = (
+            "Revision r1 has no rendered files; render it again (a new revision) before deploying."
+        )
+
+    assert run_deployment.delay(deployment.pk).get() == "failed"
+
+    deployment.refresh_from_db()
+    assert deployment.error == message
     assert remote_branches(bare_repo) == []
 
 

@@ -642,3 +642,19 @@ def test_operators_test_the_connection_from_the_admin(cluster: Cluster, operator
     form = client.get(f"/admin/hubs/cluster/{cluster.pk}/change/").content.decode()
     assert "token:" not in form and "current-context" not in form
     assert "Set; leave blank to keep it." in form
+
+
+def test_it_refuses_a_revision_rendered_for_the_2i2c_layout(
+    hub: tuple[Hub, Deployment], fake_helm: FakeHelm
+) -> None:
+    from hubs.models import HubRevision
+
+    _, deployment = hub
+    gitops_files = {"layout": "2i2c", "files": {}, "cluster_entry": {"name": "bcc"}}
+    HubRevision.objects.filter(pk=deployment.revision_id).update(files=gitops_files)
+
+    assert run(deployment) == "failed"
+    assert deployment.error == (
+        "Revision r1 was rendered for the '2i2c' layout; a Helm cluster needs the 'z2jh' layout."
+    )
+    assert fake_helm.calls() == []
