@@ -11,8 +11,13 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
+from hubs import actions
+from hubs.models import Hub, HubRequest
 from hubs.permissions import REVIEWERS_GROUP
+from hubs.states import HubState
 
 PASSWORD = "correct horse battery staple"
 
@@ -64,6 +69,29 @@ def client_for(user: User | None) -> Client:
     if user is not None:
         client.force_login(user)
     return client
+
+
+def api_client(user: User | None) -> APIClient:
+    """A client that authenticates the way scripts do: `Authorization: Token <key>`."""
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def submitted(lead: User, **overrides: Any) -> HubRequest:
+    """`lead`'s request for github_spec(**overrides), submitted for review."""
+    return actions.create_request(lead, github_spec(**overrides), submit=True)
+
+
+def live_hub(lead: User, reviewer: User, *, active: bool = True, **overrides: Any) -> Hub:
+    """`lead`'s hub, approved by `reviewer`; active unless asked to stay provisioning."""
+    hub = actions.approve_request(submitted(lead, **overrides), by=reviewer)
+    if active:
+        Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
+    hub.refresh_from_db()
+    return hub
 
 
 def github_spec(**overrides: Any) -> dict[str, Any]:

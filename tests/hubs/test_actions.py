@@ -10,13 +10,9 @@ from hubs.models import Hub, HubRequest, Offering
 from hubs.spec import SpecError
 from hubs.states import HubState, IllegalTransition, RequestState
 from provisioning.models import Deployment
-from tests.conftest import event_spec, github_spec
+from tests.conftest import event_spec, github_spec, submitted
 
 pytestmark = pytest.mark.django_db
-
-
-def submitted(lead, **overrides) -> HubRequest:
-    return actions.create_request(lead, github_spec(**overrides), submit=True)
 
 
 def test_it_saves_an_incomplete_draft(catalog, lead):

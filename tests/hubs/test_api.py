@@ -16,28 +16,15 @@ from rest_framework.test import APIClient
 from hubs import actions
 from hubs.models import Cluster, Hub, HubRequest
 from hubs.states import RequestState
-from tests.conftest import github_spec
+from tests.conftest import api_client, github_spec, submitted
 
 pytestmark = pytest.mark.django_db
 
 PERSONAS = ("anonymous", "lead", "other_lead", "reviewer", "operator")
 
 
-def api(user: User | None) -> APIClient:
-    """A client that authenticates the way scripts do: `Authorization: Token <key>`."""
-    client = APIClient()
-    if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
 def draft(lead: User, name: str = "bcc", **overrides: Any) -> HubRequest:
     return actions.create_request(lead, github_spec(name=name, **overrides))
-
-
-def submitted(lead: User, name: str = "bcc", **overrides: Any) -> HubRequest:
-    return actions.create_request(lead, github_spec(name=name, **overrides), submit=True)
 
 
 # --- the catalog -------------------------------------------------------------
@@ -45,7 +32,7 @@ def submitted(lead: User, name: str = "bcc", **overrides: Any) -> HubRequest:
 
 def test_it_lists_the_active_catalog(catalog: None, lead: User) -> None:
     Cluster.objects.filter(slug="aws-us-west2").update(active=False)
-    client = api(lead)
+    client = api_client(lead)
 
     clusters = client.get("/api/v1/clusters/").json()["results"]
     offerings = client.get("/api/v1/offerings/").json()["results"]
@@ -64,7 +51,7 @@ def test_it_lists_the_active_catalog(catalog: None, lead: User) -> None:
 
 
 def test_it_creates_a_draft(catalog: None, lead: User) -> None:
-    response = api(lead).post(
+    response = api_client(lead).post(
         "/api/v1/requests/", {**github_spec(), "notes": "For our fall course."}, format="json"
     )
 
@@ -78,14 +65,16 @@ def test_it_creates_a_draft(catalog: None, lead: User) -> None:
 
 
 def test_it_saves_an_incomplete_draft(catalog: None, lead: User) -> None:
-    response = api(lead).post("/api/v1/requests/", {"name": "bcc"}, format="json")
+    response = api_client(lead).post("/api/v1/requests/", {"name": "bcc"}, format="json")
 
     assert response.status_code == 201
     assert response.json()["spec"] == {"name": "bcc"}
 
 
 def test_it_creates_and_submits_at_once(catalog: None, lead: User) -> None:
-    response = api(lead).post("/api/v1/requests/", {**github_spec(), "submit": True}, format="json")
+    response = api_client(lead).post(
+        "/api/v1/requests/", {**github_spec(), "submit": True}, format="json"
+    )
 
     assert response.status_code == 201
     assert response.json()["state"] == RequestState.SUBMITTED
@@ -93,7 +82,7 @@ def test_it_creates_and_submits_at_once(catalog: None, lead: User) -> None:
 
 
 def test_it_refuses_a_bad_spec_field_by_field(catalog: None, lead: User) -> None:
-    response = api(lead).post(
+    response = api_client(lead).post(
         "/api/v1/requests/",
         {**github_spec(name="staging", expected_users="many"), "submit": True},
         format="json",
@@ -107,7 +96,7 @@ def test_it_refuses_a_bad_spec_field_by_field(catalog: None, lead: User) -> None
 
 
 def test_it_refuses_unknown_top_level_fields(catalog: None, lead: User) -> None:
-    client = api(lead)
+    client = api_client(lead)
     request = draft(lead)
 
     created = client.post("/api/v1/requests/", {**github_spec(), "colour": "blue"}, format="json")
@@ -135,7 +124,7 @@ def test_it_refuses_unknown_top_level_fields(catalog: None, lead: User) -> None:
 def test_it_refuses_unknown_fields_inside_the_spec(catalog: None, lead: User) -> None:
     spec = github_spec(community={"name": "BCC", "colour": "blue"})
 
-    response = api(lead).post("/api/v1/requests/", {**spec, "submit": True}, format="json")
+    response = api_client(lead).post("/api/v1/requests/", {**spec, "submit": True}, format="json")
 
     assert response.status_code == 400
     assert response.json()["errors"] == {"community.colour": ["unknown field"]}
@@ -150,7 +139,7 @@ def test_it_refuses_bodies_that_are_not_json_objects(
     catalog: None, lead: User, body: bytes
 ) -> None:
     request = draft(lead)
-    client = api(lead)
+    client = api_client(lead)
 
     for method, url in [
         (client.post, "/api/v1/requests/"),
@@ -165,7 +154,7 @@ def test_it_refuses_bodies_that_are_not_json_objects(
 
 
 def test_it_takes_only_json(catalog: None, lead: User) -> None:
-    response = api(lead).post("/api/v1/requests/", {"name": "bcc"})  # multipart form
+    response = api_client(lead).post("/api/v1/requests/", {"name": "bcc"})  # multipart form
 
     assert response.status_code == 415
 
@@ -173,10 +162,10 @@ def test_it_takes_only_json(catalog: None, lead: User) -> None:
 def test_it_bounds_notes_and_comments(catalog: None, lead: User, reviewer: User) -> None:
     request = submitted(lead)
 
-    created = api(lead).post(
+    created = api_client(lead).post(
         "/api/v1/requests/", {**github_spec(), "notes": "x" * 5001}, format="json"
     )
-    rejected = api(reviewer).post(
+    rejected = api_client(reviewer).post(
         f"/api/v1/requests/{request.pk}/reject/", {"comment": "x" * 5001}, format="json"
     )
 
@@ -197,7 +186,7 @@ def test_it_lists_a_lead_only_their_own_requests(
     theirs = draft(other_lead, "bobs")
 
     def ids(user: User) -> list[int]:
-        return [r["id"] for r in api(user).get("/api/v1/requests/").json()["results"]]
+        return [r["id"] for r in api_client(user).get("/api/v1/requests/").json()["results"]]
 
     assert ids(lead) == [mine.pk]
     assert ids(other_lead) == [theirs.pk]
@@ -207,11 +196,11 @@ def test_it_lists_a_lead_only_their_own_requests(
 
 
 def test_it_filters_by_state(catalog: None, lead: User, reviewer: User) -> None:
-    waiting = submitted(lead, "one")
+    waiting = submitted(lead, name="one")
     draft(lead, "two")
     withdrawn = draft(lead, "three")
     actions.withdraw_request(withdrawn, by=lead)
-    client = api(reviewer)
+    client = api_client(reviewer)
 
     def ids(query: str) -> list[int]:
         response = client.get(f"/api/v1/requests/?{query}")
@@ -230,7 +219,7 @@ def test_it_paginates(catalog: None, lead: User) -> None:
     for i in range(3):
         draft(lead, f"hub-{i}")
 
-    page = api(lead).get("/api/v1/requests/?page_size=2").json()
+    page = api_client(lead).get("/api/v1/requests/?page_size=2").json()
 
     assert page["count"] == 3
     assert len(page["results"]) == 2
@@ -248,10 +237,10 @@ def test_it_lists_requests_in_constant_queries(
         for i in range(start, start + count):
             draft(lead if i % 2 else other_lead, f"hub-{i}")
 
-    approved = submitted(lead, "approved")
+    approved = submitted(lead, name="approved")
     actions.approve_request(approved, by=reviewer)
     add(0, 4)
-    client = api(reviewer)
+    client = api_client(reviewer)
 
     # The token (with its user), the reviewer check, the count and the page.
     with django_assert_num_queries(4):
@@ -275,23 +264,26 @@ def test_it_shows_a_request_to_its_requester_and_reviewers_only(
     request = draft(lead)
     url = f"/api/v1/requests/{request.pk}/"
 
-    data = api(lead).get(url).json()
+    data = api_client(lead).get(url).json()
 
     assert data["id"] == request.pk
     assert data["spec"] == github_spec()
     assert data["comments"] == []
     assert data["hub"] is None
-    assert api(reviewer).get(url).status_code == 200
+    assert api_client(reviewer).get(url).status_code == 200
     # As if it did not exist: ids do not leak.
-    assert api(other_lead).get(url).status_code == 404
-    assert api(other_lead).get(url).json() == api(lead).get("/api/v1/requests/999999/").json()
+    assert api_client(other_lead).get(url).status_code == 404
+    assert (
+        api_client(other_lead).get(url).json()
+        == api_client(lead).get("/api/v1/requests/999999/").json()
+    )
 
 
 def test_it_edits_a_draft(catalog: None, lead: User) -> None:
     request = draft(lead)
     url = f"/api/v1/requests/{request.pk}/"
 
-    response = api(lead).patch(
+    response = api_client(lead).patch(
         url, {"display_name": "BCC", "domain": None, "notes": "Now with notes."}, format="json"
     )
 
@@ -300,13 +292,13 @@ def test_it_edits_a_draft(catalog: None, lead: User) -> None:
     assert request.spec == {**github_spec(), "display_name": "BCC"}
     assert request.notes == "Now with notes."
     # Only notes: the spec stays as it is.
-    assert api(lead).patch(url, {"notes": ""}, format="json").json()["spec"] == request.spec
+    assert api_client(lead).patch(url, {"notes": ""}, format="json").json()["spec"] == request.spec
 
 
 def test_it_removes_spec_fields_given_as_null(catalog: None, lead: User) -> None:
     request = draft(lead)
 
-    response = api(lead).patch(
+    response = api_client(lead).patch(
         f"/api/v1/requests/{request.pk}/", {"allowed_users": None}, format="json"
     )
 
@@ -318,11 +310,13 @@ def test_it_refuses_edits_once_submitted(catalog: None, lead: User, reviewer: Us
     request = submitted(lead)
     url = f"/api/v1/requests/{request.pk}/"
 
-    response = api(lead).patch(url, {"display_name": "BCC"}, format="json")
+    response = api_client(lead).patch(url, {"display_name": "BCC"}, format="json")
 
     assert response.status_code == 409
     assert response.json()["state"] == RequestState.SUBMITTED
-    assert api(reviewer).patch(url, {"display_name": "BCC"}, format="json").status_code == 403
+    assert (
+        api_client(reviewer).patch(url, {"display_name": "BCC"}, format="json").status_code == 403
+    )
     request.refresh_from_db()
     assert request.spec["display_name"] == "Berkeley City College"
 
@@ -330,7 +324,7 @@ def test_it_refuses_edits_once_submitted(catalog: None, lead: User, reviewer: Us
 def test_it_refuses_a_bad_edit_field_by_field(catalog: None, lead: User) -> None:
     request = draft(lead)
 
-    response = api(lead).patch(
+    response = api_client(lead).patch(
         f"/api/v1/requests/{request.pk}/", {"favourite": "blue"}, format="json"
     )
 
@@ -345,8 +339,8 @@ def test_it_goes_from_draft_to_approved(catalog: None, lead: User, reviewer: Use
     request = draft(lead)
     base = f"/api/v1/requests/{request.pk}"
 
-    submit = api(lead).post(f"{base}/submit/")
-    approve = api(reviewer).post(f"{base}/approve/", {"comment": "Welcome!"}, format="json")
+    submit = api_client(lead).post(f"{base}/submit/")
+    approve = api_client(reviewer).post(f"{base}/approve/", {"comment": "Welcome!"}, format="json")
 
     assert submit.status_code == 200
     assert submit.json()["state"] == RequestState.SUBMITTED
@@ -367,9 +361,9 @@ def test_it_sends_a_request_back_with_a_comment_only(
     request = submitted(lead)
     url = f"/api/v1/requests/{request.pk}/request-changes/"
 
-    missing = api(reviewer).post(url)
-    blank = api(reviewer).post(url, {"comment": "  "}, format="json")
-    sent_back = api(reviewer).post(url, {"comment": "Fewer users, please."}, format="json")
+    missing = api_client(reviewer).post(url)
+    blank = api_client(reviewer).post(url, {"comment": "  "}, format="json")
+    sent_back = api_client(reviewer).post(url, {"comment": "Fewer users, please."}, format="json")
 
     assert missing.status_code == 400
     assert list(missing.json()["errors"]) == ["comment"]
@@ -378,20 +372,20 @@ def test_it_sends_a_request_back_with_a_comment_only(
     assert sent_back.json()["state"] == RequestState.CHANGES_REQUESTED
 
     # The requester answers: edit, then submit again.
-    edited = api(lead).patch(
+    edited = api_client(lead).patch(
         f"/api/v1/requests/{request.pk}/", {"expected_users": 20}, format="json"
     )
-    again = api(lead).post(f"/api/v1/requests/{request.pk}/submit/")
+    again = api_client(lead).post(f"/api/v1/requests/{request.pk}/submit/")
     assert edited.status_code == 200
     assert again.json()["state"] == RequestState.SUBMITTED
     assert again.json()["submission_count"] == 2
 
 
 def test_it_rejects_and_withdraws(catalog: None, lead: User, reviewer: User) -> None:
-    one, two = submitted(lead, "one"), submitted(lead, "two")
+    one, two = submitted(lead, name="one"), submitted(lead, name="two")
 
-    rejected = api(reviewer).post(f"/api/v1/requests/{one.pk}/reject/")
-    withdrawn = api(lead).post(
+    rejected = api_client(reviewer).post(f"/api/v1/requests/{one.pk}/reject/")
+    withdrawn = api_client(lead).post(
         f"/api/v1/requests/{two.pk}/withdraw/", {"comment": "Not this term."}, format="json"
     )
 
@@ -404,10 +398,10 @@ def test_it_answers_409_for_illegal_transitions(catalog: None, lead: User, revie
     request = draft(lead)
     base = f"/api/v1/requests/{request.pk}"
 
-    approve = api(reviewer).post(f"{base}/approve/")
-    assert api(lead).post(f"{base}/withdraw/").status_code == 200
-    again = api(lead).post(f"{base}/withdraw/")
-    submit = api(lead).post(f"{base}/submit/")
+    approve = api_client(reviewer).post(f"{base}/approve/")
+    assert api_client(lead).post(f"{base}/withdraw/").status_code == 200
+    again = api_client(lead).post(f"{base}/withdraw/")
+    submit = api_client(lead).post(f"{base}/submit/")
 
     assert approve.status_code == 409
     assert approve.json()["state"] == RequestState.DRAFT
@@ -420,7 +414,7 @@ def test_it_answers_409_for_illegal_transitions(catalog: None, lead: User, revie
 def test_it_checks_the_whole_spec_on_submit(catalog: None, lead: User) -> None:
     request = actions.create_request(lead, {"name": "staging"})
 
-    response = api(lead).post(f"/api/v1/requests/{request.pk}/submit/")
+    response = api_client(lead).post(f"/api/v1/requests/{request.pk}/submit/")
 
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -431,7 +425,7 @@ def test_it_checks_the_whole_spec_on_submit(catalog: None, lead: User) -> None:
 def test_it_answers_404_for_an_unknown_action(catalog: None, lead: User) -> None:
     request = draft(lead)
 
-    response = api(lead).post(f"/api/v1/requests/{request.pk}/publish/")
+    response = api_client(lead).post(f"/api/v1/requests/{request.pk}/publish/")
 
     assert response.status_code == 404
     assert "submit" in response.json()["detail"]
@@ -485,9 +479,9 @@ def test_it_answers_each_persona_as_the_matrix_says(
         url = path
         if state is not None:
             # A fresh request for each persona: a move changes it.
-            hub_request = (submitted if state == "submitted" else draft)(lead, f"hub-{i}")
+            hub_request = (submitted if state == "submitted" else draft)(lead, name=f"hub-{i}")
             url = path.format(id=hub_request.pk)
-        response = getattr(api(user), method)(url, body, format="json")
+        response = getattr(api_client(user), method)(url, body, format="json")
         answers.append(response.status_code)
 
     assert dict(zip(PERSONAS, answers, strict=True)) == dict(zip(PERSONAS, expected, strict=True))
@@ -522,7 +516,9 @@ def test_it_refuses_a_token_for_an_unknown_user(db: None) -> None:
 
 
 def test_it_documents_the_endpoints_in_the_schema(lead: User) -> None:
-    response = api(lead).get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    response = api_client(lead).get(
+        "/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
 
     assert response.status_code == 200
     schema = json.loads(response.content)

@@ -5,22 +5,24 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hubs import actions
 from hubs.models import Cluster, Hub, HubSecret, Offering
 from hubs.states import HubState
 from provisioning.models import Deployment
-from tests.conftest import client_for, github_spec
+from tests.conftest import client_for, github_spec, live_hub
 from tests.hubs.test_views import form_data
 
 pytestmark = pytest.mark.django_db
 
 
-def live_hub(lead, reviewer, **overrides) -> Hub:
-    request = actions.create_request(lead, github_spec(**overrides), submit=True)
-    hub = actions.approve_request(request, by=reviewer)
-    Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
-    hub.refresh_from_db()
-    return hub
+@pytest.fixture
+def helm_cluster(catalog) -> Cluster:
+    """A cluster in helm mode that the education tier runs on."""
+    helm = Cluster.objects.create(
+        slug="k3d-local", name="Local", provider="kubeconfig", base_domain="hubs.localhost",
+        deploy_mode=Cluster.DeployMode.HELM,
+    )  # fmt: skip
+    Offering.objects.get(slug="education").clusters.add(helm)
+    return helm
 
 
 def url(name: str, hub: Hub) -> str:
@@ -94,12 +96,7 @@ def test_removal_needs_the_data_loss_confirmed(catalog, lead, reviewer):
     }
 
 
-def test_secrets_are_write_only_and_for_helm_clusters(catalog, lead, reviewer):
-    helm = Cluster.objects.create(
-        slug="k3d-local", name="Local", provider="kubeconfig", base_domain="hubs.localhost",
-        deploy_mode=Cluster.DeployMode.HELM,
-    )  # fmt: skip
-    Offering.objects.get(slug="education").clusters.add(helm)
+def test_secrets_are_write_only_and_for_helm_clusters(helm_cluster, lead, reviewer):
     hub = live_hub(lead, reviewer, cluster="k3d-local")
     client = client_for(lead)
     client.post(
@@ -120,13 +117,8 @@ def test_secrets_are_write_only_and_for_helm_clusters(catalog, lead, reviewer):
 
 
 def test_setting_secrets_runs_a_deployment_that_failed_for_want_of_them_again(
-    catalog, lead, reviewer, django_capture_on_commit_callbacks
+    helm_cluster, lead, reviewer, django_capture_on_commit_callbacks
 ):
-    helm = Cluster.objects.create(
-        slug="k3d-local", name="Local", provider="kubeconfig", base_domain="hubs.localhost",
-        deploy_mode=Cluster.DeployMode.HELM,
-    )  # fmt: skip
-    Offering.objects.get(slug="education").clusters.add(helm)
     hub = live_hub(lead, reviewer, cluster="k3d-local")
     deployment = Deployment.objects.get(hub=hub)
     Deployment.objects.filter(pk=deployment.pk).update(state="failed", error="no secrets yet")

@@ -16,7 +16,7 @@ from hubs import actions
 from hubs.forms import RequestForm
 from hubs.models import Hub, HubRequest
 from hubs.states import RequestState
-from tests.conftest import client_for, event_spec, github_spec
+from tests.conftest import client_for, event_spec, github_spec, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +34,6 @@ def form_data(spec: dict[str, Any], **extra: Any) -> dict[str, Any]:
             data[key] = str(value)
     data.update(extra)
     return data
-
-
-def submitted(lead, **overrides) -> HubRequest:
-    return actions.create_request(lead, github_spec(**overrides), submit=True)
 
 
 # --- the form ------------------------------------------------------------------------

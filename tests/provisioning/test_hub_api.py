@@ -12,40 +12,18 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from hubs import actions
 from hubs.models import Hub, HubRevision, HubSecret
 from hubs.states import DeploymentState, HubState
 from provisioning import lifecycle
 from provisioning.models import Deployment
-from tests.conftest import github_spec
+from tests.conftest import api_client, github_spec, live_hub
 
 pytestmark = pytest.mark.django_db
 
 PERSONAS = ("anonymous", "lead", "other_lead", "reviewer", "operator")
 CLIENT_ID = "Iv1.0123456789abcdef"
 CLIENT_SECRET = "s3cr3t-0f-the-0auth-app-5e1f"
-
-
-def api(user: User | None) -> APIClient:
-    """A client that authenticates the way scripts do: `Authorization: Token <key>`."""
-    client = APIClient()
-    if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def approved(lead: User, reviewer: User, name: str = "bcc", *, active: bool = True) -> Hub:
-    """A hub of `lead`'s, approved by `reviewer`; active unless asked to stay provisioning."""
-    request = actions.create_request(lead, github_spec(name=name), submit=True)
-    hub = actions.approve_request(request, by=reviewer)
-    if active:
-        Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
-    hub.refresh_from_db()
-    return hub
 
 
 def url(hub: Hub, suffix: str = "") -> str:
@@ -56,9 +34,9 @@ def url(hub: Hub, suffix: str = "") -> str:
 
 
 def test_it_updates_a_hub_as_a_new_revision(catalog: None, lead: User, reviewer: User) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
 
-    response = api(lead).patch(
+    response = api_client(lead).patch(
         url(hub), {"display_name": "BCC Data Science", "reason": "new name"}, format="json"
     )
 
@@ -80,9 +58,9 @@ def test_it_updates_a_hub_as_a_new_revision(catalog: None, lead: User, reviewer:
 
 
 def test_it_gives_an_update_a_default_reason(catalog: None, lead: User, reviewer: User) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
 
-    response = api(lead).patch(url(hub), {"expected_users": 60}, format="json")
+    response = api_client(lead).patch(url(hub), {"expected_users": 60}, format="json")
 
     assert response.status_code == 202
     assert HubRevision.objects.get(hub=hub, number=2).reason == "edited"
@@ -91,9 +69,11 @@ def test_it_gives_an_update_a_default_reason(catalog: None, lead: User, reviewer
 def test_it_refuses_to_change_a_hubs_name_or_cluster(
     catalog: None, lead: User, reviewer: User
 ) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
 
-    response = api(lead).patch(url(hub), {"name": "other", "cluster": "elsewhere"}, format="json")
+    response = api_client(lead).patch(
+        url(hub), {"name": "other", "cluster": "elsewhere"}, format="json"
+    )
 
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -109,9 +89,9 @@ def test_it_refuses_to_change_a_hubs_name_or_cluster(
 def test_it_refuses_an_update_that_changes_nothing(
     catalog: None, lead: User, reviewer: User, body: dict[str, Any]
 ) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
 
-    response = api(lead).patch(url(hub), body, format="json")
+    response = api_client(lead).patch(url(hub), body, format="json")
 
     assert response.status_code == 400
     assert response.json()["errors"] == {"": ["nothing changed"]}
@@ -121,9 +101,9 @@ def test_it_refuses_an_update_that_changes_nothing(
 def test_it_refuses_an_update_while_the_hub_is_provisioning(
     catalog: None, lead: User, reviewer: User
 ) -> None:
-    hub = approved(lead, reviewer, active=False)
+    hub = live_hub(lead, reviewer, active=False)
 
-    response = api(lead).patch(url(hub), {"expected_users": 60}, format="json")
+    response = api_client(lead).patch(url(hub), {"expected_users": 60}, format="json")
 
     assert response.status_code == 409
     assert response.json()["state"] == HubState.PROVISIONING
@@ -133,8 +113,8 @@ def test_it_refuses_an_update_while_the_hub_is_provisioning(
 def test_it_refuses_unknown_fields_and_bodies_that_are_not_objects(
     catalog: None, lead: User, reviewer: User
 ) -> None:
-    hub = approved(lead, reviewer)
-    client = api(lead)
+    hub = live_hub(lead, reviewer)
+    client = api_client(lead)
 
     patch = client.patch(url(hub), {"colour": "blue", "expected_users": 60}, format="json")
     rollback = client.post(url(hub, "rollback/"), {"revision": 1, "force": True}, format="json")
@@ -157,12 +137,14 @@ def test_it_refuses_unknown_fields_and_bodies_that_are_not_objects(
 
 
 def test_it_rolls_back_to_an_earlier_revision(catalog: None, lead: User, reviewer: User) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
     first = HubRevision.objects.get(hub=hub, number=1)
-    assert api(lead).patch(url(hub), {"expected_users": 60}, format="json").status_code == 202
+    assert (
+        api_client(lead).patch(url(hub), {"expected_users": 60}, format="json").status_code == 202
+    )
     Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)  # the update went through
 
-    response = api(lead).post(url(hub, "rollback/"), {"revision": 1}, format="json")
+    response = api_client(lead).post(url(hub, "rollback/"), {"revision": 1}, format="json")
 
     assert response.status_code == 202
     data = response.json()
@@ -187,9 +169,9 @@ def test_it_rolls_back_to_an_earlier_revision(catalog: None, lead: User, reviewe
 def test_it_refuses_a_rollback_to_no_earlier_revision(
     catalog: None, lead: User, reviewer: User, body: dict[str, Any], message: str
 ) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
 
-    response = api(lead).post(url(hub, "rollback/"), body, format="json")
+    response = api_client(lead).post(url(hub, "rollback/"), body, format="json")
 
     assert response.status_code == 400
     assert message in response.json()["errors"]["revision"][0]
@@ -203,9 +185,9 @@ def test_it_refuses_a_rollback_to_no_earlier_revision(
 def test_it_decommissions_only_with_confirmation(
     catalog: None, lead: User, reviewer: User, body: dict[str, Any]
 ) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
 
-    response = api(lead).post(url(hub, "decommission/"), body, format="json")
+    response = api_client(lead).post(url(hub, "decommission/"), body, format="json")
 
     assert response.status_code == 400
     assert "home directories" in response.json()["errors"]["confirm_data_loss"][0]
@@ -215,10 +197,12 @@ def test_it_decommissions_only_with_confirmation(
 def test_it_decommissions_a_hub_and_supersedes_a_queued_update(
     catalog: None, lead: User, reviewer: User
 ) -> None:
-    hub = approved(lead, reviewer)
-    update = api(lead).patch(url(hub), {"expected_users": 60}, format="json").json()
+    hub = live_hub(lead, reviewer)
+    update = api_client(lead).patch(url(hub), {"expected_users": 60}, format="json").json()
 
-    response = api(lead).post(url(hub, "decommission/"), {"confirm_data_loss": True}, format="json")
+    response = api_client(lead).post(
+        url(hub, "decommission/"), {"confirm_data_loss": True}, format="json"
+    )
 
     assert response.status_code == 202
     data = response.json()
@@ -226,7 +210,9 @@ def test_it_decommissions_a_hub_and_supersedes_a_queued_update(
     assert data["state"] == DeploymentState.QUEUED
     assert Hub.objects.get(pk=hub.pk).state == HubState.DECOMMISSIONING
     assert Deployment.objects.get(pk=update["id"]).state == DeploymentState.SUPERSEDED
-    again = api(lead).post(url(hub, "decommission/"), {"confirm_data_loss": True}, format="json")
+    again = api_client(lead).post(
+        url(hub, "decommission/"), {"confirm_data_loss": True}, format="json"
+    )
     assert again.status_code == 409
 
 
@@ -236,8 +222,8 @@ def test_it_decommissions_a_hub_and_supersedes_a_queued_update(
 def test_it_sets_and_removes_secrets_without_ever_showing_them(
     catalog: None, lead: User, reviewer: User, operator: User
 ) -> None:
-    hub = approved(lead, reviewer)
-    client = api(lead)
+    hub = live_hub(lead, reviewer)
+    client = api_client(lead)
     responses = []
 
     responses.append(client.get(url(hub, "secrets/")))
@@ -251,7 +237,7 @@ def test_it_sets_and_removes_secrets_without_ever_showing_them(
     )
     assert responses[-1].status_code == 200
     assert responses[-1].json() == {"set": ["oauth_client_id", "oauth_client_secret"]}
-    responses.append(api(operator).get(url(hub, "secrets/")))
+    responses.append(api_client(operator).get(url(hub, "secrets/")))
     assert responses[-1].json() == {"set": ["oauth_client_id", "oauth_client_secret"]}
     responses.append(client.get(url(hub)))
     responses.append(client.patch(url(hub), {"expected_users": 60}, format="json"))
@@ -275,10 +261,12 @@ def test_it_sets_and_removes_secrets_without_ever_showing_them(
 
 
 def test_it_refuses_secrets_it_cannot_keep(catalog: None, lead: User, reviewer: User) -> None:
-    hub = approved(lead, reviewer)
+    hub = live_hub(lead, reviewer)
 
-    multiline = api(lead).put(url(hub, "secrets/"), {"shared_password": "a\nb"}, format="json")
-    null = api(lead).put(url(hub, "secrets/"), {"shared_password": None}, format="json")
+    multiline = api_client(lead).put(
+        url(hub, "secrets/"), {"shared_password": "a\nb"}, format="json"
+    )
+    null = api_client(lead).put(url(hub, "secrets/"), {"shared_password": None}, format="json")
 
     assert multiline.status_code == 400 and "shared_password" in multiline.json()["errors"]
     assert null.status_code == 400 and "shared_password" in null.json()["errors"]
@@ -317,17 +305,19 @@ def test_it_answers_each_persona_as_the_matrix_says(
     for i, persona in enumerate(PERSONAS):
         user = None if persona == "anonymous" else request.getfixturevalue(persona)
         # A fresh active hub at r2 for each persona: a change moves it on.
-        hub = approved(lead, reviewer, f"hub-{i}")
+        hub = live_hub(lead, reviewer, name=f"hub-{i}")
         lifecycle.update_hub(hub, github_spec(name=hub.name, expected_users=50), by=lead)
         Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
-        response = getattr(api(user), method)(url(hub, suffix), body, format="json")
+        response = getattr(api_client(user), method)(url(hub, suffix), body, format="json")
         answers.append(response.status_code)
 
     assert dict(zip(PERSONAS, answers, strict=True)) == dict(zip(PERSONAS, expected, strict=True))
 
 
 def test_it_documents_the_hub_endpoints_in_the_schema(lead: User) -> None:
-    response = api(lead).get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    response = api_client(lead).get(
+        "/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
 
     paths = json.loads(response.content)["paths"]
     hub = "/api/v1/hubs/{cluster}/{name}/"
