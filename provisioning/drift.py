@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from hubs.models import Hub
+from hubs.models import Hub, HubRevision
 from hubs.states import HubState
 from provisioning import cluster_yaml
 from provisioning.layout import CLUSTERS_DIR, ENTRY_KEYS
@@ -72,9 +72,14 @@ def check_checkout(checkout: Path, hubs: QuerySet[Hub]) -> list[str]:
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     drifted: list[str] = []
     now = timezone.now()
-    for hub in hubs.filter(state=HubState.ACTIVE).select_related("cluster"):
-        revision = hub.revisions.filter(number=hub.current_revision).first()
-        if revision is None or not revision.files or "layout" not in revision.files:
+    active = hubs.filter(state=HubState.ACTIVE)
+    # Each hub's current revision, in one query rather than one per hub.
+    revisions = HubRevision.objects.filter(
+        hub__in=active, number=F("hub__current_revision")
+    ).select_related("hub__cluster")
+    for revision in revisions.order_by("hub__cluster__slug", "hub__name"):
+        hub = revision.hub
+        if not revision.files or "layout" not in revision.files:
             continue
         recorded = Rendered.from_json(revision.files)
         slug = hub.cluster.slug
