@@ -135,7 +135,6 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     """
     from hubs.actions import check_draft
     from hubs.validation import validate_spec
-    from provisioning.actions import create_revision
 
     hub = Hub.objects.select_for_update().select_related("cluster").get(pk=hub.pk)
     data = check_draft(spec)
@@ -150,10 +149,8 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     checked = validate_spec(data, hub=hub)
     if checked.spec.dump() == hub.spec:
         raise SpecError({"": ["nothing changed"]})
-    _move_hub(hub, HubState.UPDATING, by=by, comment=reason)
-    _supersede_queued(hub, by=by, reason="a newer revision replaces it")
     before = hub.spec
-    revision = create_revision(hub, checked, author=by, reason=reason)
+    revision = redeploy(hub, checked, by=by, reason=reason)
     spec_ = checked.spec
     Hub.objects.filter(pk=hub.pk).update(
         spec=spec_.dump(),
@@ -167,6 +164,19 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     hub.refresh_from_db()
     audit.record(by, hub, "hub.edited", before=before, after=hub.spec, comment=reason)
     return queue_deployment(hub, revision, by=by)
+
+
+def redeploy(hub: Hub, checked: Any, *, by: Any, reason: str, **extra: Any) -> HubRevision:
+    """Move a live hub to updating and make its next revision from `checked`.
+
+    Deployments still queued for it are superseded; the caller queues the new
+    revision's. `extra` reaches the templates (see provisioning/events.py).
+    """
+    from provisioning.actions import create_revision
+
+    _move_hub(hub, HubState.UPDATING, by=by, comment=reason)
+    _supersede_queued(hub, by=by, reason="a newer revision replaces it")
+    return create_revision(hub, checked, author=by, reason=reason, **extra)
 
 
 def set_hub_secrets(hub: Hub, values: dict[str, str], *, by: Any) -> list[str]:
