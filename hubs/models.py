@@ -366,6 +366,12 @@ class Hub(models.Model):
     def url(self) -> str:
         return f"https://{self.domain}"
 
+    @property
+    def has_spec(self) -> bool:
+        """Whether the portal holds this hub's whole spec (hubs adopted from a
+        repository may have only part of one), so it can render, change and export it."""
+        return not self.imported or bool(self.spec.get("offering"))
+
 
 class HubRevision(models.Model):
     """A numbered, immutable snapshot of a hub's spec and the files rendered from it."""

@@ -396,7 +396,7 @@ def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     from provisioning import lifecycle
 
     hub = _managed_hub(request, cluster, name)
-    if hub.imported and not hub.spec.get("offering"):
+    if not hub.has_spec:
         messages.info(
             request,
             "This hub was adopted from the deploy repository and its files are its own; change "

@@ -131,3 +131,17 @@ def test_setting_secrets_runs_a_deployment_that_failed_for_want_of_them_again(
     deployment.refresh_from_db()
     assert deployment.state == "queued" and len(callbacks) == 1  # enqueued after commit
     assert f"Deployment {deployment.pk} runs again with them." in response.content.decode()
+
+
+def test_an_adopted_hub_is_changed_in_its_repository_not_here(catalog, operator):
+    cluster = Cluster.objects.get(slug="gcp-us-central1")
+    hub = Hub.objects.create(
+        name="adopted", cluster=cluster, domain="adopted.example.org", state=HubState.ACTIVE,
+        imported=True, spec={"name": "adopted", "cluster": cluster.slug}, current_revision=1,
+    )  # fmt: skip
+    client = client_for(operator)
+    page = client.get(url("hub", hub)).content.decode()
+    assert url("hub_edit", hub) not in page and url("hub_export", hub) not in page
+    assert url("hub_decommission", hub) in page  # it can still be removed
+    response = client.get(url("hub_edit", hub), follow=True)
+    assert "adopted from the deploy repository" in response.content.decode()
