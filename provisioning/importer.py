@@ -32,20 +32,17 @@ from provisioning.drift import differences, is_secret_file
 from provisioning.layout import CLUSTERS_DIR, hub_own_files
 from provisioning.models import DeployTarget
 from provisioning.render import Rendered
+from provisioning.validate import AUTHENTICATOR_CLASSES, dig
 
 PROVIDERS = {"gcp": "gcp", "aws": "aws", "azure": "azure"}
-# 2i2c's authenticator_class shorthands (basehub) and full class names -> spec providers.
-AUTHENTICATORS = {
-    "github": "github",
-    "oauthenticator.github.GitHubOAuthenticator": "github",
-    "cilogon": "cilogon",
-    "oauthenticator.cilogon.CILogonOAuthenticator": "cilogon",
-    "google": "google",
-    "oauthenticator.google.GoogleOAuthenticator": "google",
-    "generic-oauth": "generic-oidc",
-    "oauthenticator.generic.GenericOAuthenticator": "generic-oidc",
-    "tmp": "tmp",
-    "shared-password": "shared-password",
+# The spec's login provider for each authenticator class.
+PROVIDER_OF_CLASS = {
+    "GitHubOAuthenticator": "github",
+    "CILogonOAuthenticator": "cilogon",
+    "GoogleOAuthenticator": "google",
+    "GenericOAuthenticator": "generic-oidc",
+    "TmpAuthenticator": "tmp",
+    "SharedPasswordAuthenticator": "shared-password",
 }
 
 
@@ -116,7 +113,7 @@ def _first_line(exc: Exception) -> str:
 # --- clusters ------------------------------------------------------------------------
 
 
-def conventions(slug: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+def conventions(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """How this cluster lays out its hubs, learnt from the entries it has."""
     charts = collections.Counter(str(e.get("helm_chart", "basehub")) for e in entries)
     shared: collections.Counter[str] = collections.Counter()
@@ -180,7 +177,7 @@ def _import_cluster(
         report.problems.append(f"{CLUSTERS_DIR}/{slug}: the folder name is not a cluster slug")
         return
     entries = [e for e in data.get("hubs") or [] if isinstance(e, dict)]
-    learnt = conventions(slug, entries)
+    learnt = conventions(entries)
     domain = base_domain(entries) or f"{slug}.invalid"
     cluster = Cluster.objects.filter(slug=slug).first()
     if cluster is None:
@@ -284,30 +281,23 @@ def spec_from(cluster: str, entry: dict[str, Any], rendered: Rendered) -> dict[s
             values = cluster_yaml.load(text) or {}
         except yaml.YAMLError:
             continue
-        config = _dig(values, "jupyterhub", "hub", "config") or {}
-        provider = AUTHENTICATORS.get(str(_dig(config, "JupyterHub", "authenticator_class")))
+        config = dig(values, "jupyterhub", "hub", "config") or {}
+        named = str(dig(config, "JupyterHub", "authenticator_class"))
+        provider = PROVIDER_OF_CLASS.get(AUTHENTICATOR_CLASSES.get(named, named))
         if provider:
             spec["auth"] = {"provider": provider}
-            orgs = _dig(config, "GitHubOAuthenticator", "allowed_organizations")
+            orgs = dig(config, "GitHubOAuthenticator", "allowed_organizations")
             if provider == "github" and isinstance(orgs, list):
                 spec["auth"]["github"] = {"organizations": [str(o) for o in orgs]}
-        admins = _dig(config, "Authenticator", "admin_users")
+        admins = dig(config, "Authenticator", "admin_users")
         if isinstance(admins, list):
             spec["admins"] = [str(a) for a in admins]
-        org = _dig(values, "jupyterhub", "custom", "homepage", "templateVars", "org")
+        org = dig(values, "jupyterhub", "custom", "homepage", "templateVars", "org")
         if isinstance(org, dict) and isinstance(org.get("name"), str):
             spec["community"] = {"name": org["name"]}
             if isinstance(org.get("url"), str):
                 spec["community"]["url"] = org["url"]
     return spec
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _import_hub(

@@ -299,7 +299,8 @@ def _join(where: str, path: str) -> str:
     return f"{where}[{path}]" if path.startswith("[") else f"{where}: {path}"
 
 
-def _get(data: Any, *path: str) -> Any:
+def dig(data: Any, *path: str) -> Any:
+    """data[path[0]][path[1]]…, or None where a step is missing or not a mapping."""
     for key in path:
         if not isinstance(data, Mapping):
             return None
@@ -317,7 +318,7 @@ def check_auth(config: Any, own: Any, where: str) -> list[tuple[str, str]]:
     if not isinstance(config, Mapping):
         add("", "hub.config is missing: the chart default lets anyone in (dummy)")
         return problems
-    chosen = _get(config, "JupyterHub", "authenticator_class")
+    chosen = dig(config, "JupyterHub", "authenticator_class")
     if chosen is None or chosen in DUMMY:
         add(
             "JupyterHub.authenticator_class",
@@ -394,7 +395,7 @@ def _cilogon(block: Mapping[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(idp, Mapping):
             problems.append((path, "must be a mapping of settings"))
             continue
-        if not _get(idp, "username_derivation", "username_claim"):
+        if not dig(idp, "username_derivation", "username_claim"):
             problems.append((f"{path}.username_derivation", "needs a username_claim"))
         if not idp.get("allow_all") and not idp.get("allowed_domains"):
             problems.append((path, "needs allow_all: true or allowed_domains"))
@@ -403,7 +404,7 @@ def _cilogon(block: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def check_profiles(singleuser: Any, where: str) -> list[tuple[str, str]]:
     """profileList is passed to KubeSpawner unchecked by the schema: check its shape."""
-    profiles = _get(singleuser, "profileList")
+    profiles = dig(singleuser, "profileList")
     if profiles is None:
         return []
     if not isinstance(profiles, list):
@@ -419,12 +420,12 @@ def check_profiles(singleuser: Any, where: str) -> list[tuple[str, str]]:
             problems.append((f"{path}.profile_options", "must be a mapping"))
             continue
         for name, option in options.items():
-            choices = _get(option, "choices")
+            choices = dig(option, "choices")
             if not isinstance(choices, Mapping) or not choices:
                 problems.append((f"{path}.profile_options.{name}", "needs choices"))
                 continue
             for choice, value in choices.items():
-                if not isinstance(_get(value, "kubespawner_override"), Mapping):
+                if not isinstance(dig(value, "kubespawner_override"), Mapping):
                     problems.append(
                         (
                             f"{path}.profile_options.{name}.choices.{choice}",
@@ -447,7 +448,7 @@ def _parse(path: str, text: str) -> tuple[dict[str, Any] | None, list[tuple[str,
 def _check_z2jh(up: Upstream, path: str, data: dict[str, Any]) -> list[tuple[str, str]]:
     merged = helm_merge(up.z2jh_defaults, data)
     problems = up.z2jh.problems(merged, path)
-    problems += check_auth(_get(merged, "hub", "config"), _get(data, "hub", "config"), path)
+    problems += check_auth(dig(merged, "hub", "config"), dig(data, "hub", "config"), path)
     problems += check_profiles(merged.get("singleuser"), f"{path}: singleuser")
     return problems
 
@@ -473,14 +474,14 @@ def _check_2i2c(
         return [(f"{path}: jupyterhub", "must be a mapping")]
     jupyterhub = jupyterhub or {}
     for derived in DERIVED:
-        if _get(jupyterhub, *derived) is not None:
+        if dig(jupyterhub, *derived) is not None:
             problems.append(
                 (
                     f"{path}: jupyterhub.{'.'.join(derived)}",
                     "basehub derives this from the hub's domain: leave it out",
                 )
             )
-    for block, values in (_get(jupyterhub, "hub", "config") or {}).items():
+    for block, values in (dig(jupyterhub, "hub", "config") or {}).items():
         if isinstance(values, Mapping) and "oauth_callback_url" in values:
             problems.append(
                 (
@@ -498,7 +499,7 @@ def _check_2i2c(
     where = f"{path}: jupyterhub"
     problems += up.z2jh.problems(merged, path, "jupyterhub")
     problems += check_auth(
-        _get(merged, "hub", "config"), _get(jupyterhub, "hub", "config"), f"{where}.hub.config"
+        dig(merged, "hub", "config"), dig(jupyterhub, "hub", "config"), f"{where}.hub.config"
     )
     problems += check_profiles(merged.get("singleuser"), f"{where}.singleuser")
     return problems

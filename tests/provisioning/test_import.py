@@ -53,6 +53,9 @@ def test_it_imports_the_cloudbank_cluster_and_its_hubs(checkout, catalog):
     assert bcc.domain == "bcc.cloudbank.2i2c.cloud"
     assert bcc.spec["auth"] == {"provider": "cilogon"}
     assert "ericvd@berkeley.edu" in bcc.spec["admins"]
+    authoring = hubs.get(name="authoring").spec["auth"]
+    assert authoring == {"provider": "github", "github": {"organizations": ["ucb-ds"]}}
+    assert hubs.get(name="ccsf").spec["auth"] == {"provider": "google"}
     files = bcc.revisions.get().files
     assert list(files["files"]) == ["config/clusters/cloudbank/bcc.values.yaml"]
     assert files["cluster_entry"]["helm_chart_values_files"][-1] == "enc-bcc.secret.values.yaml"
@@ -121,7 +124,7 @@ def test_it_learns_conventions_from_the_entries():
          "helm_chart_values_files": ["common.values.yaml", f"{n}.values.yaml"]}
         for n in ("a", "b", "c")
     ]  # fmt: skip
-    assert conventions("x", entries) == {
+    assert conventions(entries) == {
         "helm_chart": "daskhub", "shared_values_files": ["common.values.yaml"]
     }  # fmt: skip
 
