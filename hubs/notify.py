@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 
 from hubs.models import HubRequest, RequestComment
 from hubs.permissions import REVIEWERS_GROUP
+from portal.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,18 @@ def reviewer_emails(exclude: int | None = None) -> list[str]:
 def _send(subject: str, template: str, context: Mapping[str, object], to: list[str]) -> None:
     if not to:
         return
-    body = render_to_string(template, {**context, "base_url": settings.PORTAL_BASE_URL})
+    # User text (a display name) never reaches a header as more than one line.
+    subject = one_line(subject, 180)
     try:
+        body = render_to_string(template, {**context, "base_url": settings.PORTAL_BASE_URL})
         # One message per recipient, so no one sees the others' addresses.
         send_mass_mail(
             [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in to],
             fail_silently=False,
         )
-    except OSError:
-        # Mail is a courtesy; the request page is the record.
+    except Exception:
+        # Mail is a courtesy; the request page is the record. Nothing a mail
+        # server or a template does may undo or block the change it reports.
         log.exception("could not send %r to %d recipients", subject, len(to))
 
 

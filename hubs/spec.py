@@ -39,7 +39,9 @@ CLAIM = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,100}$")
 URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[\x21-\x7e]{1,400}$")
 HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Every string of a spec is one line: line breaks, tabs, other control
+# characters and lone surrogates (which neither the database nor YAML holds) are refused.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 # The OCI image-reference grammar of distribution/reference (reference.go).
 _ALNUM = r"[a-z0-9]+"
@@ -115,7 +117,7 @@ def check_image_reference(ref: str) -> str:
 
 def _no_control(value: str) -> str:
     if CONTROL.search(value):
-        raise ValueError("contains control characters")
+        raise ValueError("must be one line of text, without line breaks or control characters")
     return value
 
 

@@ -94,7 +94,7 @@ def queue_deployment(
     )
     log(deployment, f"Queued {action} of r{revision.number}.", step="queued")
     audit.record(by, deployment, f"deployment.{action}", to_state=deployment.state)
-    transaction.on_commit(partial(enqueue, deployment.pk))
+    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
     return deployment
 
 

@@ -250,7 +250,7 @@ def retry_deployment(deployment: Deployment, by: Any) -> Deployment:
         hub_state = HubState.UPDATING
     if deployment.hub.state == HubState.FAILED:
         _move_hub(deployment, hub_state, by=by, comment=f"deployment {deployment.pk} retried")
-    transaction.on_commit(partial(enqueue, deployment.pk))
+    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
     return deployment
 
 
@@ -310,5 +310,5 @@ def _requeue(deployment: Deployment) -> int:
         to_state=DeploymentState.QUEUED,
         comment=message,
     )
-    transaction.on_commit(partial(enqueue, deployment.pk))
+    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
     return 1

@@ -1,0 +1,33 @@
+"""Making user text safe for the places it is written into: a header, a commit, Markdown.
+
+User text (display names, reasons, comments) reaches an email subject, a git
+commit message and a pull request body. Each of those has its own syntax that
+text could otherwise step out of: a line break ends a header or starts a git
+trailer, Markdown turns `@team` into a notification and `<img>` into HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Line breaks (including Unicode's), tabs and other control characters.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
+_SPACES = re.compile(r"\s+")
+# ASCII punctuation, any of which CommonMark lets a backslash make literal:
+# emphasis, code, links, headings, tables, and `<`/`&` that would start HTML.
+_MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """`text` on one line: breaks and control characters become spaces, at most `limit` long."""
+    line = _SPACES.sub(" ", _BREAKS.sub(" ", str(text))).strip()
+    if len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return line
+
+
+def markdown_text(text: object, limit: int = 200) -> str:
+    """`text` as literal Markdown: one line, no formatting, no HTML, no @-mentions."""
+    escaped = _MARKDOWN.sub(r"\\\1", one_line(text, limit))
+    # A word joiner after @ keeps GitHub and GitLab from notifying a user or team.
+    return escaped.replace("\\@", "\\@\u2060")
