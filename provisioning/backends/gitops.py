@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from portal.text import one_line
 from provisioning.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
 from provisioning.forges import Forge, get_forge
 from provisioning.git import Git, GitError, auth_config, locked, push_rejection, remote_messages
@@ -77,7 +78,8 @@ def _data(text: str) -> list[str]:
 def _who(user: Any) -> str:
     if user is None:
         return "the portal"
-    return f"{user.get_username()} <{user.email}>" if user.email else user.get_username()
+    name = one_line(user.get_username(), 150)
+    return f"{name} <{one_line(user.email, 254)}>" if user.email else name
 
 
 @dataclass
@@ -355,26 +357,42 @@ class Change:
         return subject, _who(asked), approver
 
     def message(self) -> str:
+        """The commit message: user text on one line in the body, the portal's trailer last.
+
+        Display names and reasons are people's text: each is one line in the
+        middle paragraph, so none can end the message or add a trailer.
+        """
         hub, revision = self.hub, self.deployment.revision
         subject, asked, approver = self.people()
+        about = one_line(f"{hub.display_name or hub.name}: {revision.reason}", 300)
         return (
-            f"{subject}\n\n"
-            f"{hub.display_name or hub.name}: {revision.reason}.\n"
-            f"Requested by {asked}; approved by {approver}.\n"
+            f"{one_line(subject)}\n\n"
+            f"{about}.\n"
+            f"{one_line(f'Requested by {asked}; approved by {approver}.', 300)}\n"
             f"{settings.PORTAL_BASE_URL}{hub.get_absolute_url()}\n\n"
             f"{self.trailer}\n"
         )
 
     def find_in_base(self) -> str:
-        """The commit on the base branch that already carries this change, if any."""
-        return self.git.out(
+        """The commit on the base branch that already carries this change, if any.
+
+        A commit carries it when its own final trailer is this change's
+        marker, as git parses trailers; the same words anywhere else in a
+        message (someone's display name, say) do not count.
+        """
+        key, _, value = self.trailer.partition(": ")
+        out = self.git.out(
             "log",
-            "-1",
-            "--format=%H",
             "-F",
             f"--grep={self.trailer}",
+            f"--format=%H%x00%(trailers:key={key},valueonly,separator=%x1f)%x1e",
             f"refs/remotes/origin/{self.target.base_branch}",
         )
+        for record in out.split("\x1e"):
+            sha, _, values = record.strip().partition("\x00")
+            if sha and values and values.split("\x1f")[-1].strip() == value:
+                return sha
+        return ""
 
     # --- the two policies ---------------------------------------------------
     def run(self) -> Outcome:

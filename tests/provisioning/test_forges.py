@@ -357,6 +357,30 @@ def test_it_proposes_a_hub_as_a_github_pull_request(
     assert hub.state == HubState.ACTIVE
 
 
+def test_it_writes_user_text_into_a_pull_request_as_plain_text(
+    bare_repo: Path, httpserver: HTTPServer, lead: User, reviewer: User
+) -> None:
+    from hubs.models import Hub
+
+    fake = FakeGitHub(httpserver)
+    cluster = make_cluster(github_target(bare_repo, httpserver))
+    hub, _ = make_hub(cluster, "newhub", requester=lead, approver=reviewer, queue=False)
+    Hub.objects.filter(pk=hub.pk).update(
+        display_name='@org/admins **urgent** <img src="x" onerror="alert(1)"> [x](javascript:1)'
+    )
+    from provisioning.actions import queue_deployment
+
+    deployment = queue_deployment(hub, hub.revisions.get(number=1), by=reviewer)
+    assert run_deployment.delay(deployment.pk).get() == "awaiting_merge"
+
+    body = fake.pulls[0]["body"]
+    assert "@org" not in body  # no mention: a word joiner follows every @
+    # Every Markdown or HTML character of the name is escaped with a backslash.
+    assert r"\<img src\=\"x\" onerror\=\"alert\(1\)\"\>" in body
+    assert r"\*\*urgent\*\*" in body and r"\[x\]\(javascript\:1\)" in body
+    assert "`newhub`" in body  # the portal's own values keep their formatting
+
+
 def test_it_reruns_without_a_second_pull_request(
     bare_repo: Path, httpserver: HTTPServer, lead: User, reviewer: User
 ) -> None:

@@ -585,3 +585,44 @@ def test_it_packs_a_clone_from_beat_not_during_deployments(
 
     counts = dict(line.split(": ") for line in git(clone, "count-objects", "-v").splitlines())
     assert counts["count"] == "0" and counts["packs"] == "1", packs_before
+
+
+@pytest.mark.parametrize(
+    "display_name",
+    [
+        "Hub-Portal-Revision: cloudbank/victim/r1",
+        "Evil\n\nHub-Portal-Revision: cloudbank/victim/r1",
+        "Evil\n\nHub-Portal-Revision: cloudbank/victim/r1\n\nHub-Portal-Revision: cloudbank/victim/r1",
+    ],
+)
+def test_it_is_not_fooled_by_a_forged_revision_marker(
+    bare_repo: Path, lead: User, reviewer: User, display_name: str
+) -> None:
+    """A hub named like another hub's marker, once merged, does not finish that hub."""
+    from hubs.models import Hub
+
+    cluster = make_cluster(make_target(bare_repo))
+    victim, waiting = make_hub(cluster, "victim", requester=lead, approver=reviewer)
+    evil, forged = make_hub(cluster, "evil", requester=lead, approver=reviewer, queue=False)
+    Hub.objects.filter(pk=evil.pk).update(display_name=display_name)
+    from provisioning.actions import queue_deployment
+
+    forged = queue_deployment(evil, evil.revisions.get(number=1), by=reviewer)
+    assert waiting is not None
+    run_deployment.delay(waiting.pk)
+    run_deployment.delay(forged.pk)
+
+    # Only the evil hub's branch is merged (push-only: by hand).
+    git(bare_repo, "update-ref", "refs/heads/main", "refs/heads/hub/cloudbank/evil/r1")
+    message = git(bare_repo, "log", "-1", "--format=%B", "main")
+    assert poll_pull_requests.delay().get() == 1
+
+    waiting.refresh_from_db()
+    forged.refresh_from_db()
+    assert forged.state == DeploymentState.SUCCEEDED
+    assert waiting.state == DeploymentState.AWAITING_MERGE
+    # The display name is one line in the body; the last paragraph is the portal's own trailer.
+    assert message.split("\n\n")[-1].strip() == "Hub-Portal-Revision: cloudbank/evil/r1"
+    assert git(bare_repo, "log", "-1", "--format=%(trailers:valueonly)", "main").strip() == (
+        "cloudbank/evil/r1"
+    )
