@@ -94,13 +94,27 @@ def _transition(request: HubRequest, target: str, **fields: Any) -> None:
 
 
 @transaction.atomic
-def create_request(user: Any, spec: Any, *, notes: str = "", submit: bool = False) -> HubRequest:
-    """Save a new request as a draft (and submit it at once if asked)."""
+def create_request(
+    user: Any,
+    spec: Any,
+    *,
+    notes: str = "",
+    submit: bool = False,
+    target_hub: Hub | None = None,
+) -> HubRequest:
+    """Save a new request as a draft (and submit it at once if asked).
+
+    With `target_hub`, a request to change that live hub beyond its tier.
+    """
     request = HubRequest(
-        requester=user, spec=check_draft(spec), notes=_check_text("notes", notes, MAX_NOTES)
+        requester=user,
+        spec=check_draft(spec),
+        notes=_check_text("notes", notes, MAX_NOTES),
+        target_hub=target_hub,
+        base_spec=target_hub.spec if target_hub is not None else None,
     )
     if submit:
-        validate_spec(spec)
+        validate_spec(spec, hub=target_hub)
     _denormalise(request)
     request.save()
     audit.record(user, request, "request.created", to_state=request.state, after=request.spec)
@@ -147,7 +161,7 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
     if request.requester_id != by.pk:
         raise PermissionDenied("Only the requester can submit a request.")
     check("request", request.state, RequestState.SUBMITTED)
-    checked = validate_spec(request.spec, request=request)
+    checked = validate_spec(request.spec, request=request, hub=request.target_hub)
     request.spec = checked.spec.dump()
     _denormalise(request)
     request.save(update_fields=["spec", "name", "cluster", "offering"])
@@ -169,7 +183,7 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
         )
         request.refresh_from_db()
     else:
-        transaction.on_commit(partial(notify.request_changed, request.pk, "submitted"))
+        transaction.on_commit(partial(notify.request_changed, request.pk, "submitted"), robust=True)
     return request
 
 
@@ -189,18 +203,61 @@ def _decide(request: HubRequest, target: str, *, by: Any, comment: str, action: 
     if comment:
         RequestComment.objects.create(request=request, author=by, body=comment, transition=target)
     audit.record(by, request, action, from_state=previous, to_state=target, comment=comment)
-    transaction.on_commit(partial(notify.request_changed, request.pk, target))
+    transaction.on_commit(partial(notify.request_changed, request.pk, target), robust=True)
     return request
+
+
+def changed_spec(
+    current: dict[str, Any], base: dict[str, Any] | None, wanted: dict[str, Any]
+) -> dict[str, Any]:
+    """A change request's spec applied over what the hub has become since it was asked for.
+
+    Only the fields the request changed (from `base`, the hub's spec then) are
+    taken from it, so a change deployed meanwhile (more allowed users, say) stays.
+    """
+    if base is None:
+        return dict(wanted)
+    merged = dict(current)
+    for key in set(base) | set(wanted):
+        if base.get(key) != wanted.get(key):
+            if key in wanted:
+                merged[key] = wanted[key]
+            else:
+                merged.pop(key, None)
+    return merged
+
+
+def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
+    """Approve a request to change a live hub: deploy the change as the hub's next revision."""
+    from provisioning.lifecycle import apply_change
+
+    hub = (
+        Hub.objects.select_for_update()
+        .select_related("cluster", "offering")
+        .get(pk=int(request.target_hub_id or 0))
+    )
+    spec = changed_spec(hub.spec, request.base_spec, request.spec)
+    checked = validate_spec(spec, hub=hub)
+    _decide(request, RequestState.APPROVED, by=by, comment=comment, action="request.approved")
+    apply_change(
+        hub, checked, by=by or request.requester, reason=f"change request #{request.pk} approved"
+    )
+    return hub
 
 
 @transaction.atomic
 def approve_request(request: HubRequest, *, by: Any, comment: str = "") -> Hub:
-    """Approve a submitted request: create its hub and queue its first deployment."""
+    """Approve a submitted request: create its hub and queue its first deployment.
+
+    A request to change a live hub deploys the change to that hub instead.
+    """
     from provisioning.actions import create_revision, queue_deployment
 
     request = HubRequest.objects.select_for_update().get(pk=request.pk)
     _check_reviewer(by, request)
     check("request", request.state, RequestState.APPROVED)
+    if request.target_hub_id is not None:
+        return _approve_change(request, by=by, comment=comment)
     # The catalog or another hub may have changed since submission.
     checked: Checked = validate_spec(request.spec, request=request)
     request = _decide(
@@ -273,7 +330,7 @@ def withdraw_request(request: HubRequest, *, by: Any, comment: str = "") -> HubR
         comment=comment,
     )
     if previous != RequestState.DRAFT:
-        transaction.on_commit(partial(notify.request_changed, request.pk, "withdrawn"))
+        transaction.on_commit(partial(notify.request_changed, request.pk, "withdrawn"), robust=True)
     return request
 
 
@@ -287,5 +344,5 @@ def add_comment(request: HubRequest, *, by: Any, body: str) -> RequestComment:
         raise SpecError({"body": ["write a comment"]})
     comment = RequestComment.objects.create(request=request, author=by, body=body)
     audit.record(by, request, "request.commented", comment=body)
-    transaction.on_commit(partial(notify.request_commented, comment.pk))
+    transaction.on_commit(partial(notify.request_commented, comment.pk), robust=True)
     return comment

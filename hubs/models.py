@@ -254,6 +254,19 @@ class HubRequest(models.Model):
         related_name="+",
     )
     submission_count = models.PositiveIntegerField(default=0)
+    # Set on a request to change a live hub beyond what its tier allows (another
+    # tier or purpose): approving it deploys the change to this hub instead of
+    # creating a new one.
+    target_hub = models.ForeignKey(
+        "Hub",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="change_requests",
+    )
+    # The hub's spec when the change was asked for: approval applies only the
+    # fields the request changes, over whatever the hub has become meanwhile.
+    base_spec = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -270,6 +283,11 @@ class HubRequest(models.Model):
     @property
     def display_name(self) -> str:
         return str(self.spec.get("display_name") or self.name or "Untitled request")
+
+    @property
+    def is_change(self) -> bool:
+        """Whether this request changes a live hub (rather than asking for a new one)."""
+        return self.target_hub_id is not None
 
     @property
     def waiting_since(self) -> Any:

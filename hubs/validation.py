@@ -58,6 +58,12 @@ def validate_spec(
     def add(path: str, message: str) -> None:
         errors.setdefault(path, []).append(message)
 
+    if hub is not None:
+        # A hub's name and cluster are its identity in the repository and on the cluster.
+        for key, value in (("name", hub.name), ("cluster", hub.cluster.slug)):
+            if getattr(spec, key) != value:
+                add(key, f"a hub's {key} cannot change (it is {value}); request a new hub instead")
+
     offering = Offering.objects.filter(slug=spec.offering, active=True).first()
     cluster = Cluster.objects.filter(slug=spec.cluster).first()
     if offering is None:
@@ -93,8 +99,10 @@ def validate_spec(
 
     if cluster is not None:
         others = Hub.objects.filter(state__in=HUB_LIVE)
+        # Requests for new hubs waiting for review hold their names (a request
+        # to change a live hub holds nothing: the hub has the name already).
         pending = HubRequest.objects.filter(
-            cluster=cluster, name=spec.name, state=RequestState.SUBMITTED
+            cluster=cluster, name=spec.name, state=RequestState.SUBMITTED, target_hub__isnull=True
         )
         if hub is not None:
             others = others.exclude(pk=hub.pk)
@@ -104,7 +112,7 @@ def validate_spec(
         domain = spec.domain or cluster.hub_domain(spec.name)
         if others.filter(cluster=cluster, name=spec.name).exists():
             add("name", f"{cluster.slug} already has a hub named {spec.name}")
-        elif pending.exists():
+        elif hub is None and pending.exists():
             add("name", f"another request for {spec.name} on {cluster.slug} is waiting for review")
         if others.filter(domain=domain).exists():
             add("domain", f"{domain} is already used by another hub")

@@ -124,12 +124,18 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(hub_request)
     if request.method == "POST":
         form = RequestForm(request.POST)
+        if hub_request.target_hub is not None:
+            form.fix(name=hub_request.target_hub.name, cluster=hub_request.target_hub.cluster.slug)
         if form.is_valid():
             saved = _save_request(request, form, hub_request)
             if saved is not None:
                 return _after_save(request, saved)
     else:
         form = RequestForm(initial=RequestForm.initial_from(hub_request.spec, hub_request.notes))
+    target = hub_request.target_hub
+    if target is not None:
+        # A request to change a live hub: its identity stays.
+        form.fix(name=target.name, cluster=target.cluster.slug)
     return render(request, "hubs/request_form.html", {"form": form, "hub_request": hub_request})
 
 
@@ -138,7 +144,10 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _visible_request(request: HttpRequest, pk: int) -> HubRequest:
     hub_request = get_object_or_404(
-        HubRequest.objects.select_related("requester", "cluster", "offering", "decided_by"), pk=pk
+        HubRequest.objects.select_related(
+            "requester", "cluster", "offering", "decided_by", "target_hub__cluster"
+        ),
+        pk=pk,
     )
     # Not found rather than forbidden: do not confirm that someone else's exists.
     if not permissions.can_view_request(request.user, hub_request):
@@ -177,7 +186,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         spec_changes(submissions[1].spec, submissions[0].spec) if len(submissions) == 2 else []
     )
     hub = Hub.objects.filter(request=hub_request).select_related("cluster").first()
+    target = hub_request.target_hub
     context = {
+        "target_hub": target,
+        # What a request to change a live hub would change, against the hub as it was.
+        "hub_changes": spec_changes(hub_request.base_spec, hub_request.spec) if target else [],
         "hub_request": hub_request,
         "spec": hub_request.spec,
         "timeline": _timeline(hub_request),
@@ -409,7 +422,7 @@ def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
         form.fix(**fixed)
         if form.is_valid():
             try:
-                deployment = lifecycle.update_hub(
+                outcome = lifecycle.update_hub(
                     hub, form.spec(), by=request.user, reason="changed in the portal"
                 )
             except SpecError as exc:
@@ -417,9 +430,9 @@ def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
             except IllegalTransition as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(
-                    request, f"Revision r{deployment.revision.number} is being deployed."
-                )
+                if isinstance(outcome, HubRequest):
+                    return _after_change_request(request, outcome)
+                messages.success(request, f"Revision r{outcome.revision.number} is being deployed.")
                 return redirect(hub)
     else:
         form = RequestForm(initial=RequestForm.initial_from(hub.spec))
@@ -427,6 +440,18 @@ def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     return render(
         request, "hubs/request_form.html", {"form": form, "hub": hub, "hub_request": None}
     )
+
+
+def _after_change_request(request: HttpRequest, change: HubRequest) -> HttpResponse:
+    if change.state == RequestState.APPROVED:
+        messages.success(request, "Approved at once (the new tier needs no review) and deploying.")
+        return redirect(change.target_hub or change)
+    messages.info(
+        request,
+        "This change goes beyond what the hub's tier allows, so it needs review: it was sent "
+        "to the reviewers as a request. The hub stays as it is until they approve it.",
+    )
+    return redirect(change)
 
 
 @login_required

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hubs import audit
-from hubs.models import Hub, HubRevision
+from hubs.models import Hub, HubRequest, HubRevision
 from hubs.spec import SpecError
 from hubs.states import DeploymentState, HubState, IllegalTransition, check
 from provisioning.actions import log, queue_deployment
@@ -126,29 +126,50 @@ def decommission_hub(hub: Hub, *, by: Any, confirm_data_loss: bool) -> Deploymen
     )
 
 
+def beyond_tier(hub: Hub, checked: Any) -> list[str]:
+    """What in a change goes beyond what the hub's tier allows, in plain words ([] if nothing).
+
+    A new tier or purpose changes what the community is given (resources, a
+    custom image, more users): that is a reviewer's decision, not the lead's.
+    Within the tier, validate_spec already holds the change to its limits.
+    """
+    found = []
+    old_tier = hub.offering.slug if hub.offering is not None else "none"
+    if old_tier != checked.offering.slug:
+        found.append(f"tier: {old_tier} → {checked.offering.slug}")
+    old_purpose = str(hub.spec.get("purpose") or "none")
+    if old_purpose != checked.spec.purpose:
+        found.append(f"purpose: {old_purpose} → {checked.spec.purpose}")
+    return found
+
+
 @transaction.atomic
-def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deployment:
-    """Change a live hub's spec: a new revision, rendered and checked, then deployed.
+def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deployment | HubRequest:
+    """Change a live hub's spec: a new revision, rendered, checked and deployed.
 
     The name and cluster stay (they are the hub's identity in the repository
-    and on the cluster); everything else may change within the tier's rules.
+    and on the cluster). A change within the hub's tier deploys at once; one
+    beyond it (another tier or purpose) becomes a request to change the hub,
+    which reviewers decide on like any request: that request is returned.
     """
-    from hubs.actions import check_draft
+    from hubs.actions import check_draft, create_request
     from hubs.validation import validate_spec
 
-    hub = Hub.objects.select_for_update().select_related("cluster").get(pk=hub.pk)
-    data = check_draft(spec)
-    fixed = {"name": hub.name, "cluster": hub.cluster.slug}
-    errors = {
-        key: [f"a hub's {key} cannot change (it is {value}); request a new hub instead"]
-        for key, value in fixed.items()
-        if data.get(key) != value
-    }
-    if errors:
-        raise SpecError(errors)
-    checked = validate_spec(data, hub=hub)
+    hub = Hub.objects.select_for_update().select_related("cluster", "offering").get(pk=hub.pk)
+    checked = validate_spec(check_draft(spec), hub=hub)
     if checked.spec.dump() == hub.spec:
         raise SpecError({"": ["nothing changed"]})
+    beyond = beyond_tier(hub, checked)
+    if beyond:
+        notes = f"Asked for on the hub's change page ({'; '.join(beyond)}). {reason}"
+        return create_request(
+            by, checked.spec.dump(), notes=notes[:5000], submit=True, target_hub=hub
+        )
+    return apply_change(hub, checked, by=by, reason=reason)
+
+
+def apply_change(hub: Hub, checked: Any, *, by: Any, reason: str) -> Deployment:
+    """Deploy `checked` to a live hub as its next revision (the checks are the caller's)."""
     before = hub.spec
     revision = redeploy(hub, checked, by=by, reason=reason)
     spec_ = checked.spec

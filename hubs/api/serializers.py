@@ -74,13 +74,16 @@ class RequestSerializer(serializers.ModelSerializer[HubRequest]):
     decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
     spec = serializers.JSONField(read_only=True)
     hub = serializers.SerializerMethodField()
+    target_hub = serializers.SerializerMethodField(
+        help_text="For a request to change a live hub beyond its tier: that hub; else null."
+    )
 
     class Meta:
         model = HubRequest
         fields = [
             "id", "url", "state", "name", "display_name", "requester", "cluster", "offering",
             "spec", "notes", "submission_count", "created_at", "updated_at", "submitted_at",
-            "decided_at", "decided_by", "hub",
+            "decided_at", "decided_by", "hub", "target_hub",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -91,6 +94,13 @@ class RequestSerializer(serializers.ModelSerializer[HubRequest]):
     def get_hub(self, obj: HubRequest) -> dict[str, str] | None:
         # select_related by the views; a request without a hub raises AttributeError.
         hub = getattr(obj, "hub", None)
+        if hub is None:
+            return None
+        return {"cluster": hub.cluster.slug, "name": hub.name, "state": hub.state}
+
+    @extend_schema_field(RequestHubSerializer(allow_null=True))
+    def get_target_hub(self, obj: HubRequest) -> dict[str, str] | None:
+        hub = obj.target_hub  # select_related by the views
         if hub is None:
             return None
         return {"cluster": hub.cluster.slug, "name": hub.name, "state": hub.state}

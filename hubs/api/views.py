@@ -111,7 +111,7 @@ def split_body(
 def visible_requests(user: Any) -> QuerySet[HubRequest]:
     """The requests `user` may see: all for reviewers and operators, else their own."""
     requests = HubRequest.objects.select_related(
-        "requester", "cluster", "offering", "decided_by", "hub__cluster"
+        "requester", "cluster", "offering", "decided_by", "hub__cluster", "target_hub__cluster"
     )
     if not permissions.is_reviewer(user):
         requests = requests.filter(requester=user)

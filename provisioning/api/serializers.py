@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from pydantic import Field, create_model
 from rest_framework import serializers
 
-from hubs.models import Hub, HubRevision, HubSecret
+from hubs.api.serializers import RequestDetailSerializer
+from hubs.models import Hub, HubRequest, HubRevision, HubSecret
 from hubs.spec import HubSpec
 from provisioning.models import Deployment, DeploymentLogEntry
 
@@ -79,6 +81,35 @@ class HubSerializer(serializers.ModelSerializer[Hub]):
             "commit_sha": obj.latest_deployment_commit,  # type: ignore[attr-defined]
             "pr_url": obj.latest_deployment_pr_url,  # type: ignore[attr-defined]
         }
+
+
+CHANGE_NEEDS_REVIEW = (
+    "This change goes beyond what the hub's tier allows (another tier or purpose), so it "
+    "was not deployed: it is a request to change the hub, for the reviewers."
+)
+
+
+class ChangeRequestedSerializer(serializers.Serializer[dict[str, Any]]):
+    """The answer to a change that needs review: the request made for it."""
+
+    detail = serializers.CharField()
+    request = serializers.SerializerMethodField()
+
+    @extend_schema_field(RequestDetailSerializer)
+    def get_request(self, obj: dict[str, Any]) -> dict[str, Any]:
+        request = (
+            HubRequest.objects.select_related(
+                "requester",
+                "cluster",
+                "offering",
+                "decided_by",
+                "hub__cluster",
+                "target_hub__cluster",
+            )
+            .prefetch_related("comments__author")
+            .get(pk=obj["request"])
+        )
+        return dict(RequestDetailSerializer(request).data)
 
 
 class HubDetailSerializer(HubSerializer):

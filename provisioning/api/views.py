@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -20,10 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hubs.api.views import json_object, split_body
-from hubs.models import Hub, HubSecret
+from hubs.models import Hub, HubRequest, HubSecret
 from hubs.permissions import can_manage_hub, can_view_hub, find_hub, is_reviewer, visible_hubs
 from provisioning import deployments, lifecycle
 from provisioning.api.serializers import (
+    CHANGE_NEEDS_REVIEW,
+    ChangeRequestedSerializer,
     DecommissionBody,
     DeploymentDetailSerializer,
     HubDetailSerializer,
@@ -77,8 +79,15 @@ def _accepted(request: Request, deployment: Deployment) -> Response:
     return Response(DeploymentDetailSerializer(deployment).data, status=status.HTTP_202_ACCEPTED)
 
 
+CHANGE_OUTCOME = PolymorphicProxySerializer(
+    component_name="HubChangeOutcome",
+    serializers=[DeploymentDetailSerializer, ChangeRequestedSerializer],
+    resource_type_field_name=None,
+)
+
+
 @extend_schema(methods=["GET"], responses=HubDetailSerializer)
-@extend_schema(methods=["PATCH"], request=HubEditBody, responses={202: DeploymentDetailSerializer})
+@extend_schema(methods=["PATCH"], request=HubEditBody, responses={202: CHANGE_OUTCOME})
 @api_view(["GET", "PATCH"])
 @parser_classes([JSONParser])
 def hub_detail(request: Request, cluster: str, name: str) -> Response:
@@ -88,7 +97,10 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     field given replaces the hub's, a field given as null is removed, and
     `reason` is kept with the new revision. The name and cluster cannot change.
     Answers 202 with the queued deployment; 409 with the hub's `state` while
-    it is not active (e.g. still provisioning or updating).
+    it is not active (e.g. still provisioning or updating). A change beyond
+    the hub's tier (another tier or purpose) is not deployed: it becomes a
+    request to change the hub, for the reviewers, and the answer is 202 with
+    `detail` and that `request` (its `state` says whether it waits for review).
     """
     if request.method != "PATCH":
         return Response(HubDetailSerializer(_visible_hub(request, cluster, name)).data)
@@ -96,10 +108,13 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     changes, options = split_body(json_object(request), HubEditOptions, spec=True)
     spec = {**hub.spec, **changes}
     spec = {key: value for key, value in spec.items() if value is not None}
-    deployment = lifecycle.update_hub(
-        hub, spec, by=request.user, reason=options["reason"] or "edited"
-    )
-    return _accepted(request, deployment)
+    outcome = lifecycle.update_hub(hub, spec, by=request.user, reason=options["reason"] or "edited")
+    if isinstance(outcome, HubRequest):
+        return Response(
+            ChangeRequestedSerializer({"detail": CHANGE_NEEDS_REVIEW, "request": outcome.pk}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+    return _accepted(request, outcome)
 
 
 @extend_schema(request=RollbackBody, responses={202: DeploymentDetailSerializer})
