@@ -592,7 +592,8 @@ def test_it_packs_a_clone_from_beat_not_during_deployments(
     [
         "Hub-Portal-Revision: cloudbank/victim/r1",
         "Evil\n\nHub-Portal-Revision: cloudbank/victim/r1",
-        "Evil\n\nHub-Portal-Revision: cloudbank/victim/r1\n\nHub-Portal-Revision: cloudbank/victim/r1",
+        "Evil\n\nHub-Portal-Revision: cloudbank/victim/r1\n\n"
+        "Hub-Portal-Revision: cloudbank/victim/r1",
     ],
 )
 def test_it_is_not_fooled_by_a_forged_revision_marker(
@@ -602,8 +603,8 @@ def test_it_is_not_fooled_by_a_forged_revision_marker(
     from hubs.models import Hub
 
     cluster = make_cluster(make_target(bare_repo))
-    victim, waiting = make_hub(cluster, "victim", requester=lead, approver=reviewer)
-    evil, forged = make_hub(cluster, "evil", requester=lead, approver=reviewer, queue=False)
+    _, waiting = make_hub(cluster, "victim", requester=lead, approver=reviewer)
+    evil, _ = make_hub(cluster, "evil", requester=lead, approver=reviewer, queue=False)
     Hub.objects.filter(pk=evil.pk).update(display_name=display_name)
     from provisioning.actions import queue_deployment
 
