@@ -213,7 +213,7 @@ def main() -> None:
     from hubs.models import Cluster, Hub, HubRevision, Offering
     from provisioning.actions import queue_deployment
     from provisioning.models import Deployment, DeployTarget
-    from provisioning.render import Rendered
+    from provisioning.render.renderer import Rendered
 
     target = DeployTarget.objects.create(
         name="bench", repo_url=f"file://{bare}", forge="none", merge_policy=args.policy

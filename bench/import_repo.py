@@ -37,8 +37,8 @@ def main() -> None:
     from django.core.management import call_command
 
     from hubs.models import Cluster, Hub
-    from provisioning.importer import import_checkout
-    from provisioning.layout import CLUSTERS_DIR
+    from provisioning.fleet.importer import import_checkout
+    from provisioning.layout.cluster_file import CLUSTERS_DIR
 
     call_command("migrate", verbosity=0)
     call_command("seed_catalog", stdout=open(os.devnull, "w"))  # noqa: SIM115

@@ -30,8 +30,8 @@ django.setup()
 
 from hubs import catalog  # noqa: E402
 from hubs.spec import parse_spec  # noqa: E402
-from provisioning.render import LAYOUTS, RenderContext, render  # noqa: E402
-from provisioning.validate import upstream, upstream_dir, validate_rendered  # noqa: E402
+from provisioning.render.renderer import LAYOUTS, RenderContext, render  # noqa: E402
+from provisioning.render.validate import upstream, upstream_dir, validate_rendered  # noqa: E402
 
 AUTH: list[dict[str, Any]] = [
     {"provider": "github", "github": {"organizations": ["org-{i}", "org-{i}:staff"]}},

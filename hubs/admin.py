@@ -82,8 +82,8 @@ class ClusterForm(SecretFieldsForm):
 @admin.action(description="Test the connection (helm clusters)")
 def test_connection(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
     """Report each helm cluster's server version and what its credentials may do."""
-    from provisioning.backends.base import DeployError
-    from provisioning.kube import test_connection as check
+    from provisioning.deploy.backends.base import DeployError
+    from provisioning.deploy.kube import test_connection as check
 
     for cluster in queryset:
         if cluster.deploy_mode != Cluster.DeployMode.HELM:

@@ -36,7 +36,7 @@ from hubs.states import (
 )
 from hubs.validation import validate_spec
 from provisioning.models import Deployment
-from provisioning.views import commit_diff
+from provisioning.web.pages import commit_diff
 
 QUEUE_PAGE = 50
 DECISIONS = {
@@ -375,7 +375,7 @@ def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     For running the hub elsewhere, or comparing: secrets are referenced from a
     Kubernetes Secret, never included.
     """
-    from provisioning.render import context_for, render
+    from provisioning.render.renderer import context_for, render
 
     hub = _visible_hub(request, cluster, name)
     try:

@@ -7,6 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("hubs.api.urls")),
-    path("", include("provisioning.urls")),
+    path("", include("provisioning.web.urls")),
     path("", include("hubs.urls")),
 ]

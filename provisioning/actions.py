@@ -13,8 +13,8 @@ from hubs.models import Cluster, Hub, HubRevision
 from hubs.spec import SpecError
 from hubs.validation import Checked
 from provisioning.models import Deployment, DeploymentLogEntry
-from provisioning.render import RenderError, context_for, render
-from provisioning.validate import ConfigError, UpstreamMissing, validate_rendered
+from provisioning.render.renderer import RenderError, context_for, render
+from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
 
 
 def render_files(hub: Hub, checked: Checked, **extra: Any) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from django.utils import timezone
 from hubs.states import DeploymentState, IllegalTransition
 from provisioning import deployments
 from provisioning.actions import log
-from provisioning.backends import get_backend
-from provisioning.backends.base import DeployError
+from provisioning.deploy.backends import get_backend
+from provisioning.deploy.backends.base import DeployError
 from provisioning.models import Deployment
 
 logger = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def sweep_deployments() -> int:
 @shared_task(acks_late=True)
 def maintain_clones() -> int:
     """Pack the persistent clones' objects (deployments never pay for a repack)."""
-    from provisioning.backends.gitops import maintain
+    from provisioning.deploy.backends.gitops import maintain
     from provisioning.models import DeployTarget
 
     packed = 0
@@ -199,8 +199,8 @@ def maintain_clones() -> int:
 @shared_task(acks_late=True)
 def check_drift() -> int:
     """Record which hubs' files in their deploy repository were changed by hand."""
-    from provisioning.drift import check_target
-    from provisioning.git import GitError
+    from provisioning.deploy.git import GitError
+    from provisioning.fleet.drift import check_target
     from provisioning.models import DeployTarget
 
     drifted = 0

@@ -13,5 +13,5 @@ urlpatterns = [
     path("requests/", views.RequestList.as_view(), name="api-requests"),
     path("requests/<int:pk>/", views.request_detail, name="api-request"),
     path("requests/<int:pk>/<str:action>/", views.request_action, name="api-request-action"),
-    path("", include("provisioning.api.urls")),
+    path("", include("provisioning.web.api_urls")),
 ]

@@ -81,7 +81,7 @@ class ImageList(generics.ListAPIView[UserImage]):
 
 
 def json_object(request: Request) -> dict[str, Any]:
-    """The request body, which must be a JSON object (shared with provisioning/api)."""
+    """The request body, which must be a JSON object (shared with provisioning/web/api.py)."""
     # An empty body parses to {}: nothing given. Only JSON is parsed (JSONParser).
     data = request.data
     if not isinstance(data, dict):

@@ -21,7 +21,7 @@ from hubs.models import Cluster, Community, Hub, HubRequest, HubRevision, Offeri
 from hubs.states import RequestState
 from provisioning.actions import queue_deployment
 from provisioning.models import Deployment, DeployTarget
-from provisioning.render import Rendered
+from provisioning.render.renderer import Rendered
 
 CLOUDBANK = "cloudbank"
 GIT_ENV = {

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioning import cluster_yaml, layout
+from provisioning.layout import cluster_file as layout
+from provisioning.layout import cluster_yaml
 from tests.provisioning.gitops_fixtures import upstream_cloudbank
 
 ENTRY = {

@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from hubs.states import DeploymentState, HubState
-from provisioning.forges import ForgeError, get_forge
+from provisioning.deploy.forges import ForgeError, get_forge
 from provisioning.models import Deployment, DeployTarget
 from provisioning.tasks import poll_pull_requests, run_deployment
 from tests.provisioning.gitops_fixtures import (

@@ -12,11 +12,11 @@ from django.contrib.auth.models import User
 from django.db import connections
 
 from hubs.states import DeploymentState, HubState
-from provisioning.backends.gitops import clone_path, show_commit
+from provisioning.deploy.backends.gitops import clone_path, show_commit
+from provisioning.deploy.git import locked
 from provisioning.deployments import requeue_stuck
-from provisioning.git import locked
 from provisioning.models import Deployment, DeployTarget
-from provisioning.render import Rendered
+from provisioning.render.renderer import Rendered
 from provisioning.tasks import poll_pull_requests, run_deployment
 from tests.provisioning.gitops_fixtures import (
     CLOUDBANK,
@@ -244,7 +244,7 @@ def test_it_retries_while_another_worker_holds_the_clone(
     target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
     hub, deployment = make_hub(make_cluster(target), "newhub", requester=lead, approver=reviewer)
     assert deployment is not None
-    from provisioning.backends.gitops import lock_path
+    from provisioning.deploy.backends.gitops import lock_path
 
     with locked(lock_path(target), timeout=1):
         assert run_deployment.delay(deployment.pk).get() == "retry_scheduled"
@@ -271,7 +271,7 @@ def test_it_gives_up_after_the_last_attempt(
     target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
     _, deployment = make_hub(make_cluster(target), "newhub", requester=lead, approver=reviewer)
     assert deployment is not None
-    from provisioning.backends.gitops import lock_path
+    from provisioning.deploy.backends.gitops import lock_path
 
     with locked(lock_path(target), timeout=1):
         assert run_deployment.delay(deployment.pk).get() == "retry_scheduled"
@@ -301,7 +301,7 @@ def test_it_fails_on_a_missing_repository_without_retrying(
 def test_it_fails_a_revision_without_rendered_files(
     bare_repo: Path, lead: User, reviewer: User
 ) -> None:
-    from provisioning.render import Rendered
+    from provisioning.render.renderer import Rendered
 
     cluster = make_cluster(make_target(bare_repo))
     rendered = Rendered(layout="2i2c", files={"../../etc/passwd": "x"}, cluster_entry={})
@@ -567,7 +567,7 @@ def test_it_makes_the_demo_repository_once(
 def test_it_packs_a_clone_from_beat_not_during_deployments(
     bare_repo: Path, lead: User, reviewer: User
 ) -> None:
-    from provisioning.backends.gitops import maintain
+    from provisioning.deploy.backends.gitops import maintain
 
     target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
     cluster = make_cluster(target)

@@ -31,7 +31,7 @@ from hubs.validation import validate_spec
 from provisioning.actions import create_revision, queue_deployment
 from provisioning.lifecycle import decommission_hub, rollback_hub
 from provisioning.models import Deployment
-from provisioning.render import Rendered
+from provisioning.render.renderer import Rendered
 from provisioning.tasks import run_deployment
 from tests.conftest import github_spec
 from tests.provisioning.fake_helm import FakeHelm, fake_helm  # noqa: F401 - fixture
@@ -177,7 +177,7 @@ def test_it_installs_a_hub_with_helm_and_waits_until_it_answers(
 def test_it_hands_helm_values_the_z2jh_chart_accepts(
     hub: tuple[Hub, Deployment], fake_helm: FakeHelm, settings: Any
 ) -> None:
-    from provisioning.validate import UpstreamMissing, validate_rendered
+    from provisioning.render.validate import UpstreamMissing, validate_rendered
 
     _, deployment = hub
     run(deployment)

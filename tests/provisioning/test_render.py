@@ -19,7 +19,7 @@ from hubs.models import Cluster, Hub
 from hubs.spec import SpecError, parse_spec
 from hubs.validation import validate_spec
 from provisioning.actions import render_files
-from provisioning.render import (
+from provisioning.render.renderer import (
     LAYOUTS,
     RenderContext,
     Rendered,
@@ -299,7 +299,7 @@ def operator_templates(tmp_path: Path, files: dict[str, str]) -> tuple[str, ...]
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    from provisioning.render import TEMPLATES_DIR
+    from provisioning.render.renderer import TEMPLATES_DIR
 
     return (str(tmp_path), str(TEMPLATES_DIR))
 

@@ -12,8 +12,8 @@ from django.conf import settings
 
 from hubs import catalog as default_catalog
 from hubs.spec import parse_spec
-from provisioning.render import LAYOUTS, Rendered, render
-from provisioning.validate import (
+from provisioning.render.renderer import LAYOUTS, Rendered, render
+from provisioning.render.validate import (
     ConfigError,
     UpstreamMissing,
     check_auth,

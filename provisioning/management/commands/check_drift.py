@@ -12,9 +12,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hubs.models import Hub
-from provisioning.backends.base import DeployError
-from provisioning.drift import check_checkout, check_target
-from provisioning.git import GitError
+from provisioning.deploy.backends.base import DeployError
+from provisioning.deploy.git import GitError
+from provisioning.fleet.drift import check_checkout, check_target
 from provisioning.models import DeployTarget
 
 

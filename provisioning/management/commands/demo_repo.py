@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from hubs.models import Cluster
-from provisioning.git import Git
+from provisioning.deploy.git import Git
 from provisioning.models import DeployTarget
 
 IDENTITY = {

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from provisioning.importer import import_checkout
+from provisioning.fleet.importer import import_checkout
 from provisioning.models import DeployTarget
 
 

@@ -23,9 +23,9 @@ from hubs.models import Hub
 from hubs.spec import SpecError
 from hubs.states import HUB_LIVE
 from hubs.validation import validate_spec
-from provisioning.layout import LayoutError, write_atomic, write_hub
-from provisioning.render import LAYOUTS, Rendered, RenderError, context_for, render
-from provisioning.validate import ConfigError, UpstreamMissing, validate_rendered
+from provisioning.layout.cluster_file import LayoutError, write_atomic, write_hub
+from provisioning.render.renderer import LAYOUTS, Rendered, RenderError, context_for, render
+from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
 
 
 class Command(BaseCommand):

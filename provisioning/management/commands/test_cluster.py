@@ -15,8 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hubs.models import Cluster
-from provisioning import kube
-from provisioning.backends.base import DeployError
+from provisioning.deploy import kube
+from provisioning.deploy.backends.base import DeployError
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ import requests
 from django.conf import settings
 from gitlab.exceptions import GitlabError
 
-from provisioning.forges.base import Forge, ForgeError, PullRequest, status_error
+from provisioning.deploy.forges.base import Forge, ForgeError, PullRequest, status_error
 
 T = TypeVar("T")
 PUBLIC_URL = "https://gitlab.com"

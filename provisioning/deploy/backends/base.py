@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hubs.models import HubRevision
     from provisioning.models import Deployment
-    from provisioning.render import Rendered
+    from provisioning.render.renderer import Rendered
 
 
 class DeployError(Exception):
@@ -62,7 +62,7 @@ def rendered_files(revision: HubRevision, layout: str, needs: str) -> Rendered:
 
     `needs` names who needs that layout ("a GitOps cluster").
     """
-    from provisioning.render import Rendered
+    from provisioning.render.renderer import Rendered
 
     files = revision.files
     if not files or "layout" not in files:

@@ -30,7 +30,7 @@ def _deployment(request: HttpRequest, pk: int) -> Deployment:
 
 def commit_diff(deployment: Deployment) -> str:
     """The diff of a deployment's direct commit, for people to see what changed ("" if none)."""
-    from provisioning.backends.gitops import show_commit
+    from provisioning.deploy.backends.gitops import show_commit
 
     target = deployment.hub.cluster.deploy_target
     if (

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from provisioning.forges.base import Forge, ForgeError, PullRequest, get_forge
+from provisioning.deploy.forges.base import Forge, ForgeError, PullRequest, get_forge
 
 __all__ = ["Forge", "ForgeError", "PullRequest", "get_forge"]

@@ -27,12 +27,12 @@ from hubs import audit
 from hubs.models import Cluster, Hub, HubRevision, Offering
 from hubs.spec import DNS_LABEL, HOSTNAME
 from hubs.states import HUB_LIVE, HubState
-from provisioning import cluster_yaml
-from provisioning.drift import differences, is_secret_file
-from provisioning.layout import CLUSTERS_DIR, hub_own_files
+from provisioning.fleet.drift import differences, is_secret_file
+from provisioning.layout import cluster_yaml
+from provisioning.layout.cluster_file import CLUSTERS_DIR, hub_own_files
 from provisioning.models import DeployTarget
-from provisioning.render import Rendered
-from provisioning.validate import AUTHENTICATOR_CLASSES, dig
+from provisioning.render.renderer import Rendered
+from provisioning.render.validate import AUTHENTICATOR_CLASSES, dig
 
 PROVIDERS = {"gcp": "gcp", "aws": "aws", "azure": "azure"}
 # The spec's login provider for each authenticator class.

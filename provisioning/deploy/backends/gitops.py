@@ -30,10 +30,17 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from portal.text import one_line
-from provisioning.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
-from provisioning.forges import Forge, get_forge
-from provisioning.git import Git, GitError, auth_config, locked, push_rejection, remote_messages
-from provisioning.render import Rendered
+from provisioning.deploy.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
+from provisioning.deploy.forges import Forge, get_forge
+from provisioning.deploy.git import (
+    Git,
+    GitError,
+    auth_config,
+    locked,
+    push_rejection,
+    remote_messages,
+)
+from provisioning.render.renderer import Rendered
 
 if TYPE_CHECKING:
     from hubs.models import Hub
@@ -247,7 +254,7 @@ class Change:
 
         `text` is cluster.yaml as the base has it (None if the base has none).
         """
-        from provisioning import layout
+        from provisioning.layout import cluster_file as layout
 
         cluster_path = f"{layout.CLUSTERS_DIR}/{self.cluster}/cluster.yaml"
         if text is None:

@@ -44,9 +44,9 @@ import yaml
 from django.conf import settings
 
 from hubs.spec import DNS_LABEL
-from provisioning.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
-from provisioning.kube import Kube, labels_for, owns
-from provisioning.render import RenderContext
+from provisioning.deploy.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
+from provisioning.deploy.kube import Kube, labels_for, owns
+from provisioning.render.renderer import RenderContext
 
 if TYPE_CHECKING:
     from hubs.models import Cluster, Hub

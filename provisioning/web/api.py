@@ -23,7 +23,8 @@ from hubs.api.views import json_object, split_body
 from hubs.models import Hub, HubRequest, HubSecret
 from hubs.permissions import can_manage_hub, can_view_hub, find_hub, is_reviewer, visible_hubs
 from provisioning import deployments, lifecycle
-from provisioning.api.serializers import (
+from provisioning.models import Deployment
+from provisioning.web.serializers import (
     CHANGE_NEEDS_REVIEW,
     ChangeRequestedSerializer,
     DecommissionBody,
@@ -36,7 +37,6 @@ from provisioning.api.serializers import (
     SecretsBody,
     SecretsSerializer,
 )
-from provisioning.models import Deployment
 
 
 class HubList(generics.ListAPIView[Hub]):

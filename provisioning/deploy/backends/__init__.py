@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from provisioning.backends.base import Backend
+from provisioning.deploy.backends.base import Backend
 
 
 def get_backend(name: str) -> Backend:
     if name == "gitops":
-        from provisioning.backends.gitops import GitOpsBackend
+        from provisioning.deploy.backends.gitops import GitOpsBackend
 
         return GitOpsBackend()
     if name == "helm":
-        from provisioning.backends.helm import HelmBackend
+        from provisioning.deploy.backends.helm import HelmBackend
 
         return HelmBackend()
     raise ValueError(f"unknown deploy backend {name!r}")

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from provisioning import views, webhooks
+from provisioning import webhooks
+from provisioning.web import pages as views
 
 app_name = "provisioning"
 

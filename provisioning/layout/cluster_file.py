@@ -25,8 +25,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from provisioning import cluster_yaml
-from provisioning.render import Rendered
+from provisioning.layout import cluster_yaml
+from provisioning.render.renderer import Rendered
 
 CLUSTERS_DIR = "config/clusters"
 # The keys of a hub entry the portal owns; any other key a person added stays.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from provisioning.api import views
+from provisioning.web import api as views
 
 urlpatterns: list[URLPattern] = [
     path("hubs/", views.HubList.as_view(), name="api-hubs"),

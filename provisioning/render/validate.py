@@ -32,7 +32,7 @@ import jsonschema
 import yaml
 from django.core.exceptions import ImproperlyConfigured
 
-from provisioning.render import Rendered
+from provisioning.render.renderer import Rendered
 
 try:
     _Loader: Any = yaml.CSafeLoader

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from hubs.models import Hub, HubRevision
 from hubs.states import HubState
-from provisioning import cluster_yaml
-from provisioning.layout import CLUSTERS_DIR, ENTRY_KEYS
-from provisioning.render import Rendered
+from provisioning.layout import cluster_yaml
+from provisioning.layout.cluster_file import CLUSTERS_DIR, ENTRY_KEYS
+from provisioning.render.renderer import Rendered
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,8 @@ def check_checkout(checkout: Path, hubs: QuerySet[Hub]) -> list[str]:
 
 def check_target(target: Any) -> list[str]:
     """Drift of the hubs deployed through `target`, against a fresh shallow clone."""
-    from provisioning.forges.base import get_forge
-    from provisioning.git import Git, auth_config
+    from provisioning.deploy.forges.base import get_forge
+    from provisioning.deploy.git import Git, auth_config
 
     hubs = Hub.objects.filter(cluster__deploy_target=target, cluster__deploy_mode="gitops")
     if not hubs.exists():

@@ -14,7 +14,7 @@ from django.conf import settings
 from github import Auth, Github, GithubException, RateLimitExceededException
 from github.PullRequest import PullRequest as GitHubPull
 
-from provisioning.forges.base import Forge, ForgeError, PullRequest, status_error
+from provisioning.deploy.forges.base import Forge, ForgeError, PullRequest, status_error
 
 T = TypeVar("T")
 PUBLIC_API = "https://api.github.com"
