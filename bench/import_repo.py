@@ -38,7 +38,7 @@ def main() -> None:
 
     from hubs.models import Cluster, Hub
     from provisioning.fleet.importer import import_checkout
-    from provisioning.layout.cluster_file import CLUSTERS_DIR
+    from provisioning.layout.paths import CLUSTERS_DIR
 
     call_command("migrate", verbosity=0)
     call_command("seed_catalog", stdout=open(os.devnull, "w"))  # noqa: SIM115

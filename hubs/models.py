@@ -30,6 +30,9 @@ domain_validator = RegexValidator(HOSTNAME, "Enter a domain name such as hubs.ex
 # Kubernetes quantities as z2jh wants them: "512M", "2G", "1.5Gi"; "10Gi" for storage.
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$")
 quantity_validator = RegexValidator(QUANTITY, "Enter a Kubernetes quantity such as 2G or 10Gi.")
+# The Secret (in a hub's namespace) its HubSecrets are written to, unless the
+# cluster's conventions name another: the z2jh values refer to it by this name.
+HUB_SECRET_NAME = "hub-portal-secrets"  # noqa: S105 - an object's name, not a secret
 
 
 class Cluster(models.Model):
@@ -113,11 +116,10 @@ class Cluster(models.Model):
         return f"{hub_name}.{self.base_domain}"
 
     @property
-    def helm_chart(self) -> str:
-        return str(self.conventions.get("helm_chart", "basehub"))
-
-    def shared_values_files(self) -> list[str]:
-        return list(self.conventions.get("shared_values_files", []))
+    def hub_secret_name(self) -> str:
+        """The Kubernetes Secret holding a helm-installed hub's OAuth client or password."""
+        conventions = self.conventions if isinstance(self.conventions, dict) else {}
+        return str(conventions.get("secret_name") or HUB_SECRET_NAME)
 
 
 class Offering(models.Model):

@@ -21,16 +21,13 @@ from django.utils import timezone
 
 from hubs.models import Hub, HubRevision
 from hubs.states import HubState
-from provisioning.layout import cluster_yaml
-from provisioning.layout.cluster_file import CLUSTERS_DIR, ENTRY_KEYS
+from provisioning.deploy.forges.base import get_forge
+from provisioning.deploy.git import Git, auth_config
+from provisioning.layout import cluster_yaml, paths
+from provisioning.layout.cluster_file import ENTRY_KEYS
 from provisioning.render.renderer import Rendered
 
 log = logging.getLogger(__name__)
-
-
-def is_secret_file(path: str) -> bool:
-    """sops-encrypted files (`enc-<hub>.secret.values.yaml`): never read, never compared."""
-    return ".secret." in Path(path).name
 
 
 def _data(text: str | None) -> Any:
@@ -57,7 +54,7 @@ def differences(
             if changed:
                 found.append(f"cluster.yaml entry: {', '.join(changed)} changed")
     for path, text in sorted(recorded.files.items()):
-        if is_secret_file(path):
+        if paths.is_secret_file(path):
             continue
         now = files.get(path)
         if now is None:
@@ -84,13 +81,13 @@ def check_checkout(checkout: Path, hubs: QuerySet[Hub]) -> list[str]:
         recorded = Rendered.from_json(revision.files)
         slug = hub.cluster.slug
         if slug not in entries:
-            path = Path(checkout) / CLUSTERS_DIR / slug / "cluster.yaml"
+            path = paths.on_disk(checkout, paths.cluster_file_path(slug))
             data = _data(path.read_text()) if path.exists() else None
             hubs_list = data.get("hubs") if isinstance(data, dict) else None
             entries[slug] = {str(e.get("name")): e for e in hubs_list or [] if isinstance(e, dict)}
         files: dict[str, str | None] = {}
         for relative in recorded.files:
-            path = Path(checkout) / relative
+            path = paths.on_disk(checkout, relative)
             files[relative] = path.read_text() if path.is_file() else None
         found = differences(recorded, files, entries[slug].get(hub.name))
         drift = {"summary": "; ".join(found), "differences": found} if found else {}
@@ -103,8 +100,6 @@ def check_checkout(checkout: Path, hubs: QuerySet[Hub]) -> list[str]:
 
 def check_target(target: Any) -> list[str]:
     """Drift of the hubs deployed through `target`, against a fresh shallow clone."""
-    from provisioning.deploy.forges.base import get_forge
-    from provisioning.deploy.git import Git, auth_config
 
     hubs = Hub.objects.filter(cluster__deploy_target=target, cluster__deploy_mode="gitops")
     if not hubs.exists():

@@ -27,23 +27,14 @@ from hubs import audit
 from hubs.models import Cluster, Hub, HubRevision, Offering
 from hubs.spec import DNS_LABEL, HOSTNAME
 from hubs.states import HUB_LIVE, HubState
-from provisioning.fleet.drift import differences, is_secret_file
-from provisioning.layout import cluster_yaml
-from provisioning.layout.cluster_file import CLUSTERS_DIR, hub_own_files
+from provisioning.fleet.drift import differences
+from provisioning.layout import cluster_yaml, paths
 from provisioning.models import DeployTarget
+from provisioning.render.authenticators import CLASS_OF, PROVIDER_OF_CLASS
 from provisioning.render.renderer import Rendered
-from provisioning.render.validate import AUTHENTICATOR_CLASSES, dig
+from provisioning.render.validate import dig
 
 PROVIDERS = {"gcp": "gcp", "aws": "aws", "azure": "azure"}
-# The spec's login provider for each authenticator class.
-PROVIDER_OF_CLASS = {
-    "GitHubOAuthenticator": "github",
-    "CILogonOAuthenticator": "cilogon",
-    "GoogleOAuthenticator": "google",
-    "GenericOAuthenticator": "generic-oidc",
-    "TmpAuthenticator": "tmp",
-    "SharedPasswordAuthenticator": "shared-password",
-}
 
 
 @dataclass
@@ -69,25 +60,16 @@ class Report:
         return out
 
 
-def cluster_files(checkout: Path) -> list[tuple[str, Path]]:
-    """[(cluster folder name, its cluster.yaml)] of a checkout or a clusters folder."""
-    root = Path(checkout)
-    found = sorted(root.glob(f"{CLUSTERS_DIR}/*/cluster.yaml")) or sorted(
-        root.glob("*/cluster.yaml")
-    )
-    return [(path.parent.name, path) for path in found]
-
-
 def import_checkout(checkout: Path, *, target: DeployTarget | None = None) -> Report:
     report = Report()
-    files = cluster_files(checkout)
+    files = paths.cluster_files(checkout)
     if not files:
         report.problems.append(
-            f"{checkout}: no {CLUSTERS_DIR}/*/cluster.yaml (nor */cluster.yaml) found"
+            f"{checkout}: no {paths.CLUSTERS_DIR}/*/cluster.yaml (nor */cluster.yaml) found"
         )
         return report
     for folder, path in files:
-        where = f"{CLUSTERS_DIR}/{folder}/cluster.yaml"
+        where = paths.cluster_file_path(folder)
         try:
             data = cluster_yaml.load(path.read_text())
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -125,7 +107,7 @@ def conventions(entries: list[dict[str, Any]]) -> dict[str, Any]:
             if not isinstance(filename, str):
                 continue
             if name and name in Path(filename).name:
-                if is_secret_file(filename):
+                if paths.is_secret_file(filename):
                     secret[filename.replace(name, "{hub}")] += 1
             else:
                 shared[filename] += 1
@@ -174,7 +156,9 @@ def _import_cluster(
     report: Report,
 ) -> None:
     if not DNS_LABEL.match(slug) or len(slug) > 63:
-        report.problems.append(f"{CLUSTERS_DIR}/{slug}: the folder name is not a cluster slug")
+        report.problems.append(
+            f"{paths.cluster_folder(slug)}: the folder name is not a cluster slug"
+        )
         return
     entries = [e for e in data.get("hubs") or [] if isinstance(e, dict)]
     learnt = conventions(entries)
@@ -215,7 +199,7 @@ def _import_cluster(
     seen: set[str] = set()
     for number, entry in enumerate(entries):
         name = entry.get("name")
-        where = f"{CLUSTERS_DIR}/{slug}/cluster.yaml hubs[{number}]"
+        where = f"{paths.cluster_file_path(slug)} hubs[{number}]"
         if not isinstance(name, str) or not DNS_LABEL.match(name) or len(name) > 63:
             report.problems.append(f"{where}: {name!r} is not a hub name (a DNS-1123 label)")
             continue
@@ -239,8 +223,8 @@ def _import_cluster(
 def _read_hub(slug: str, folder: Path, entry: dict[str, Any], report: Report) -> Rendered:
     name = str(entry["name"])
     files: dict[str, str] = {}
-    for relative in hub_own_files(slug, name, entry):
-        if is_secret_file(relative):
+    for relative in paths.hub_own_files(slug, name, entry):
+        if paths.is_secret_file(relative):
             continue
         path = folder / posixpath.basename(relative)
         try:
@@ -283,7 +267,7 @@ def spec_from(cluster: str, entry: dict[str, Any], rendered: Rendered) -> dict[s
             continue
         config = dig(values, "jupyterhub", "hub", "config") or {}
         named = str(dig(config, "JupyterHub", "authenticator_class"))
-        provider = PROVIDER_OF_CLASS.get(AUTHENTICATOR_CLASSES.get(named, named))
+        provider = PROVIDER_OF_CLASS.get(CLASS_OF.get(named, named))
         if provider:
             spec["auth"] = {"provider": provider}
             orgs = dig(config, "GitHubOAuthenticator", "allowed_organizations")

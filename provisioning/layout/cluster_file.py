@@ -1,7 +1,4 @@
-"""The 2i2c repository layout: where a hub's files go and its entry in cluster.yaml.
-
-    config/clusters/<cluster>/cluster.yaml      (name, provider, ..., hubs: [...])
-    config/clusters/<cluster>/<hub>.values.yaml (basehub values)
+"""A hub's entry in cluster.yaml, and its files written into (or out of) a checkout.
 
 cluster.yaml files are written by people: comments, hand-chosen key order and
 indentation all matter to them. Edits here go through ruamel.yaml's
@@ -14,7 +11,6 @@ from __future__ import annotations
 import copy
 import io
 import os
-import posixpath
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,29 +21,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from provisioning.layout import cluster_yaml
-from provisioning.render.renderer import Rendered
+from provisioning.layout import cluster_yaml, paths
+from provisioning.layout.paths import LayoutError
 
-CLUSTERS_DIR = "config/clusters"
 # The keys of a hub entry the portal owns; any other key a person added stays.
 ENTRY_KEYS = ("name", "display_name", "domain", "helm_chart", "helm_chart_values_files")
-
-
-class LayoutError(Exception):
-    """The checkout cannot take the change (missing or unreadable cluster.yaml)."""
-
-
-def cluster_dir(checkout: Path, cluster: str) -> Path:
-    return Path(checkout) / CLUSTERS_DIR / cluster
-
-
-def cluster_file(checkout: Path, cluster: str) -> Path:
-    return cluster_dir(checkout, cluster) / "cluster.yaml"
-
-
-def hub_values_path(cluster: str, hub: str) -> str:
-    """The repository-relative path of a hub's own values file."""
-    return f"{CLUSTERS_DIR}/{cluster}/{hub}.values.yaml"
 
 
 class ClusterFile:
@@ -170,7 +148,7 @@ def remove_entry_text(
 
 def upsert_entry(checkout: Path, cluster: str, entry: dict[str, Any]) -> bool:
     """Add the hub's entry to cluster.yaml, or update it in place; True if the file changed."""
-    path = cluster_file(checkout, cluster)
+    path = paths.on_disk(checkout, paths.cluster_file_path(cluster))
     text = _read(path)
     changed = upsert_entry_text(text, entry, str(path))
     if changed == text:
@@ -181,61 +159,27 @@ def upsert_entry(checkout: Path, cluster: str, entry: dict[str, Any]) -> bool:
 
 def remove_entry(checkout: Path, cluster: str, name: str) -> dict[str, Any] | None:
     """Take the hub's entry out of cluster.yaml; the entry as it was, or None if absent."""
-    path = cluster_file(checkout, cluster)
+    path = paths.on_disk(checkout, paths.cluster_file_path(cluster))
     changed, entry = remove_entry_text(_read(path), name, str(path))
     if entry is not None:
         write_atomic(path, changed)
     return entry
 
 
-def hub_own_files(cluster: str, name: str, entry: dict[str, Any] | None) -> list[str]:
-    """The repository paths of a hub's own files: those of its values files that name it.
-
-    (`<hub>.values.yaml`, `enc-<hub>.secret.values.yaml`); shared files such
-    as common.values.yaml are not the hub's.
-    """
-    files = (entry or {}).get("helm_chart_values_files") or [f"{name}.values.yaml"]
-    own = []
-    for filename in files:
-        if isinstance(filename, str) and name in Path(filename).name:
-            relative = posixpath.normpath(f"{CLUSTERS_DIR}/{cluster}/{filename}")
-            if relative.startswith(f"{CLUSTERS_DIR}/{cluster}/"):
-                own.append(relative)
-    return own
-
-
-def safe_path(checkout: Path, relative: str, cluster: str) -> Path:
-    """`relative` inside the cluster's folder of `checkout`, or LayoutError."""
-    folder = f"{CLUSTERS_DIR}/{cluster}/"
-    if posixpath.normpath(relative) != relative or not relative.startswith(folder):
-        raise LayoutError(f"{relative!r} is not a file inside {folder}")
-    return Path(checkout) / relative
-
-
-def write_hub(checkout: Path, cluster: str, rendered: Rendered) -> None:
-    """Write a rendered hub (2i2c layout) into a checkout: its files and its entry."""
-    if rendered.layout != "2i2c" or rendered.cluster_entry is None:
+def write_hub(
+    checkout: Path, cluster: str, files: dict[str, str], entry: dict[str, Any] | None
+) -> None:
+    """Write a hub's rendered 2i2c files and its cluster.yaml entry into a checkout."""
+    if entry is None:
         raise LayoutError("only files rendered for the 2i2c layout go into a 2i2c checkout")
-    if not cluster_file(checkout, cluster).exists():
+    if not paths.on_disk(checkout, paths.cluster_file_path(cluster)).exists():
         raise LayoutError(
-            f"{CLUSTERS_DIR}/{cluster}/cluster.yaml is missing: the cluster has no folder in "
+            f"{paths.cluster_file_path(cluster)} is missing: the cluster has no folder in "
             "this repository yet"
         )
-    for relative, text in rendered.files.items():
-        write_atomic(safe_path(checkout, relative, cluster), text)
-    upsert_entry(checkout, cluster, rendered.cluster_entry)
-
-
-def remove_hub(checkout: Path, cluster: str, name: str) -> list[str]:
-    """Remove a hub's entry and its own files; the repository-relative paths removed."""
-    entry = remove_entry(checkout, cluster, name)
-    removed: list[str] = []
-    for relative in hub_own_files(cluster, name, entry):
-        path = safe_path(checkout, relative, cluster)
-        if path.exists():
-            path.unlink()
-            removed.append(relative)
-    return removed
+    for relative, text in files.items():
+        write_atomic(paths.on_disk(checkout, paths.check_inside(relative, cluster)), text)
+    upsert_entry(checkout, cluster, entry)
 
 
 def write_atomic(path: Path, text: str) -> None:

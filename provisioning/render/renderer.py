@@ -30,7 +30,10 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
+from hubs.models import HUB_SECRET_NAME
 from hubs.spec import HubSpec, split_image_reference
+from provisioning.layout import paths
+from provisioning.render.authenticators import BY_PROVIDER, NEEDS_SECRET
 
 if TYPE_CHECKING:
     from hubs.validation import Checked
@@ -38,18 +41,6 @@ if TYPE_CHECKING:
 LAYOUTS = ("2i2c", "z2jh")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_SET = "default"
-
-# The registered short names of the authenticator classes (REFERENCE.md), per provider.
-AUTHENTICATORS: dict[str, tuple[str, str]] = {
-    "github": ("github", "GitHubOAuthenticator"),
-    "cilogon": ("cilogon", "CILogonOAuthenticator"),
-    "google": ("google", "GoogleOAuthenticator"),
-    "generic-oidc": ("generic-oauth", "GenericOAuthenticator"),
-    "tmp": ("tmp", "TmpAuthenticator"),
-    "shared-password": ("shared-password", "SharedPasswordAuthenticator"),
-}
-# Providers whose hubs need a client secret or password kept out of the values file.
-NEEDS_SECRET = frozenset({"github", "cilogon", "google", "generic-oidc", "shared-password"})
 
 try:  # libyaml is ~10x faster; fall back to the pure-Python loader where it is missing
     _Loader: Any = yaml.CSafeLoader
@@ -81,7 +72,7 @@ class RenderContext:
     shared_values_files: tuple[str, ...] = ("common.values.yaml",)
     secret_values_file: str = "enc-{hub}.secret.values.yaml"  # noqa: S105 - a file name
     # the Kubernetes Secret the z2jh layout's hub.extraEnv refers to
-    secret_name: str = "hub-portal-secrets"  # noqa: S105 - a Secret object name
+    secret_name: str = HUB_SECRET_NAME
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -177,7 +168,7 @@ def template_dirs() -> tuple[str, ...]:
 
 def _auth(spec: HubSpec, context: RenderContext, layout: str) -> dict[str, Any]:
     provider = spec.auth.provider
-    short_name, class_name = AUTHENTICATORS[provider]
+    short_name, class_name = BY_PROVIDER[provider].short_name, BY_PROVIDER[provider].class_name
     settings = spec.auth.settings
     values: dict[str, Any] = {
         "provider": provider,
@@ -322,7 +313,7 @@ def render(
     )
     if layout == "z2jh":
         return Rendered(layout=layout, files={"values.yaml": text})
-    own = f"{spec.name}.values.yaml"
+    own = paths.own_values_file(spec.name)
     files = [f for f in context.shared_values_files if f != own]
     files.append(own)
     if context.secret_values_file and spec.auth.provider in NEEDS_SECRET:
@@ -334,7 +325,7 @@ def render(
         "helm_chart": context.helm_chart,
         "helm_chart_values_files": files,
     }
-    path = f"config/clusters/{context.cluster}/{own}"
+    path = paths.hub_values_path(context.cluster, spec.name)
     return Rendered(layout=layout, files={path: text}, cluster_entry=entry)
 
 
@@ -373,6 +364,6 @@ def context_for(checked: Checked, **extra: Any) -> RenderContext:
         secret_values_file=str(
             conventions.get("secret_values_file", defaults["secret_values_file"].default)
         ),
-        secret_name=str(conventions.get("secret_name", defaults["secret_name"].default)),
+        secret_name=cluster.hub_secret_name,
         extra={"operator": operator, **extra},
     )

@@ -32,6 +32,7 @@ import jsonschema
 import yaml
 from django.core.exceptions import ImproperlyConfigured
 
+from provisioning.render.authenticators import CLASS_OF, DUMMY
 from provisioning.render.renderer import Rendered
 
 try:
@@ -56,26 +57,6 @@ class UpstreamMissing(ImproperlyConfigured):
 
 
 # --- authenticators ----------------------------------------------------------
-
-# Registered short names and dotted paths -> class name (jupyterhub 5.5,
-# oauthenticator 17, tmpauthenticator 1.0).
-AUTHENTICATOR_CLASSES = {
-    "github": "GitHubOAuthenticator",
-    "oauthenticator.github.GitHubOAuthenticator": "GitHubOAuthenticator",
-    "cilogon": "CILogonOAuthenticator",
-    "oauthenticator.cilogon.CILogonOAuthenticator": "CILogonOAuthenticator",
-    "google": "GoogleOAuthenticator",
-    "oauthenticator.google.GoogleOAuthenticator": "GoogleOAuthenticator",
-    "generic-oauth": "GenericOAuthenticator",
-    "oauthenticator.generic.GenericOAuthenticator": "GenericOAuthenticator",
-    "tmp": "TmpAuthenticator",
-    "tmpauthenticator.TmpAuthenticator": "TmpAuthenticator",
-    "shared-password": "SharedPasswordAuthenticator",
-    "jupyterhub.authenticators.shared.SharedPasswordAuthenticator": "SharedPasswordAuthenticator",
-    "null": "NullAuthenticator",
-    "jupyterhub.auth.NullAuthenticator": "NullAuthenticator",
-}
-DUMMY = frozenset({"dummy", "jupyterhub.auth.DummyAuthenticator", "DummyAuthenticator"})
 
 _BASE = frozenset(
     {
@@ -325,7 +306,7 @@ def check_auth(config: Any, own: Any, where: str) -> list[tuple[str, str]]:
             "pick a real authenticator: the default `dummy` lets anyone in with any password",
         )
         return problems
-    class_name = AUTHENTICATOR_CLASSES.get(str(chosen))
+    class_name = CLASS_OF.get(str(chosen))
     if class_name is None:
         add("JupyterHub.authenticator_class", f"{chosen!r} is not a known authenticator")
         return problems

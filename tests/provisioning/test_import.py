@@ -15,7 +15,7 @@ from hubs.models import Cluster, Hub, HubRevision, Offering
 from hubs.states import HubState
 from provisioning.fleet.drift import check_checkout
 from provisioning.fleet.importer import conventions, import_checkout
-from provisioning.layout.cluster_file import CLUSTERS_DIR
+from provisioning.layout.paths import CLUSTERS_DIR
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "upstream" / "2i2c" / "examples"

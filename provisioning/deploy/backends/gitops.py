@@ -20,7 +20,6 @@ pull request before one is opened.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +39,7 @@ from provisioning.deploy.git import (
     push_rejection,
     remote_messages,
 )
+from provisioning.layout import cluster_file, paths
 from provisioning.render.renderer import Rendered
 
 if TYPE_CHECKING:
@@ -138,13 +138,15 @@ class Change:
     @cached_property
     def rendered(self) -> Rendered:
         rendered = rendered_files(self.deployment.revision, "2i2c", "a GitOps cluster")
-        folder = f"config/clusters/{self.cluster}/"
         for path in rendered.files:
-            if posixpath.normpath(path) != path or not path.startswith(folder):
+            try:
+                paths.check_inside(path, self.cluster)
+            except paths.LayoutError:
                 raise DeployError(
-                    f"Revision r{self.number} has a file outside {folder}: {path!r}.",
+                    f"Revision r{self.number} has a file outside "
+                    f"{paths.cluster_folder(self.cluster)}/: {path!r}.",
                     permanent=True,
-                )
+                ) from None
         return rendered
 
     @cached_property
@@ -254,9 +256,7 @@ class Change:
 
         `text` is cluster.yaml as the base has it (None if the base has none).
         """
-        from provisioning.layout import cluster_file as layout
-
-        cluster_path = f"{layout.CLUSTERS_DIR}/{self.cluster}/cluster.yaml"
+        cluster_path = paths.cluster_file_path(self.cluster)
         if text is None:
             raise DeployError(
                 f"{self.target.name} has no {cluster_path}: the cluster has no folder in this "
@@ -265,15 +265,15 @@ class Change:
             )
         try:
             if self.remove:
-                changed, entry = layout.remove_entry_text(text, self.hub.name, cluster_path)
-                gone = set(layout.hub_own_files(self.cluster, self.hub.name, entry))
+                changed, entry = cluster_file.remove_entry_text(text, self.hub.name, cluster_path)
+                gone = set(paths.hub_own_files(self.cluster, self.hub.name, entry))
                 gone.update(self.rendered_paths())
                 files: dict[str, str | None] = dict.fromkeys(sorted(gone))
             else:
                 entry_ = self.rendered.cluster_entry or {}
-                changed = layout.upsert_entry_text(text, entry_, cluster_path)
+                changed = cluster_file.upsert_entry_text(text, entry_, cluster_path)
                 files = dict(self.rendered.files)
-        except layout.LayoutError as exc:
+        except paths.LayoutError as exc:
             raise DeployError(f"Cannot change {self.target.name}: {exc}.", permanent=True) from exc
         files[cluster_path] = changed
         return files
@@ -286,9 +286,8 @@ class Change:
         No work tree and no shared index are involved, so a crash leaves
         nothing half-written behind.
         """
-        cluster_path = f"config/clusters/{self.cluster}/cluster.yaml"
-        paths = [cluster_path, *self.rendered_paths()]
-        base_sha, current = self.read(base, paths)
+        cluster_path = paths.cluster_file_path(self.cluster)
+        base_sha, current = self.read(base, [cluster_path, *self.rendered_paths()])
         files = self.changed_files(current[cluster_path])
         changed = {
             path: text
@@ -322,8 +321,8 @@ class Change:
 
     def rendered_paths(self) -> list[str]:
         files = self.deployment.revision.files or {}
-        paths = list(files.get("files", {}))
-        return paths or [f"config/clusters/{self.cluster}/{self.hub.name}.values.yaml"]
+        names = list(files.get("files", {}))
+        return names or [paths.hub_values_path(self.cluster, self.hub.name)]
 
     def push(self, sha: str, ref: str, lease: str | None = None) -> str:
         args = ["push", "--porcelain", "--no-verify", "origin"]
@@ -506,7 +505,7 @@ class Change:
                 "hub_url": f"{base}{self.hub.get_absolute_url()}",
                 "deployment_url": f"{base}{self.deployment.get_absolute_url()}",
                 "files": sorted(self.rendered_paths()),
-                "cluster_file": f"config/clusters/{self.cluster}/cluster.yaml",
+                "cluster_file": paths.cluster_file_path(self.cluster),
                 "trailer": self.trailer,
             },
         ).strip()

@@ -46,7 +46,6 @@ from django.conf import settings
 from hubs.spec import DNS_LABEL
 from provisioning.deploy.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
 from provisioning.deploy.kube import Kube, labels_for, owns
-from provisioning.render.renderer import RenderContext
 
 if TYPE_CHECKING:
     from hubs.models import Cluster, Hub
@@ -64,7 +63,6 @@ HEALTH_TIMEOUT = 10.0
 HIDDEN_ENV = re.compile(r"^(PORTAL_|DJANGO_|SECRET_KEY|DATABASE_URL|REDIS_URL|CELERY_)")
 # HubSecret keys whose values must never appear in a values file.
 SECRET_VALUES = ("oauth_client_secret", "shared_password", "admin_password")
-DEFAULT_SECRET_NAME = str(RenderContext.__dataclass_fields__["secret_name"].default)
 
 
 def secret_key(hub_secret_key: str) -> str:
@@ -245,8 +243,7 @@ class HelmRun:
 
     @cached_property
     def secret_name(self) -> str:
-        conventions = self.cluster.conventions if isinstance(self.cluster.conventions, dict) else {}
-        return str(conventions.get("secret_name") or DEFAULT_SECRET_NAME)
+        return self.cluster.hub_secret_name
 
     def secrets(self) -> dict[str, str]:
         """{Secret key: value} from the hub's HubSecret rows."""

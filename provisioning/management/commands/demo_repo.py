@@ -20,6 +20,7 @@ from django.db import transaction
 
 from hubs.models import Cluster
 from provisioning.deploy.git import Git
+from provisioning.layout import paths
 from provisioning.models import DeployTarget
 
 IDENTITY = {
@@ -186,14 +187,18 @@ class Command(BaseCommand):
             if not (work / "README.md").exists():
                 (work / "README.md").write_text(README)
             for cluster in clusters:
-                folder = work / "config" / "clusters" / cluster.slug
+                folder = paths.on_disk(work, paths.cluster_folder(cluster.slug))
                 if folder.exists():
                     continue
                 folder.mkdir(parents=True)
-                (folder / "cluster.yaml").write_text(cluster_yaml(cluster))
-                (folder / "common.values.yaml").write_text(COMMON_VALUES)
-                (folder / "staging.values.yaml").write_text(STAGING_VALUES)
-                (folder / "support.values.yaml").write_text(SUPPORT_VALUES)
+                files = {
+                    paths.CLUSTER_FILE: cluster_yaml(cluster),
+                    "common.values.yaml": COMMON_VALUES,
+                    paths.own_values_file("staging"): STAGING_VALUES,
+                    paths.own_values_file("support"): SUPPORT_VALUES,
+                }
+                for name, text in files.items():
+                    paths.on_disk(work, paths.in_cluster(cluster.slug, name)).write_text(text)
                 added.append(cluster.slug)
             git.run("add", "-A")
             if git.ok("diff", "--cached", "--quiet") and has_main:

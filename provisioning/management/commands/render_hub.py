@@ -23,7 +23,8 @@ from hubs.models import Hub
 from hubs.spec import SpecError
 from hubs.states import HUB_LIVE
 from hubs.validation import validate_spec
-from provisioning.layout.cluster_file import LayoutError, write_atomic, write_hub
+from provisioning.layout.cluster_file import write_atomic, write_hub
+from provisioning.layout.paths import LayoutError, cluster_file_path
 from provisioning.render.renderer import LAYOUTS, Rendered, RenderError, context_for, render
 from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
 
@@ -70,12 +71,14 @@ class Command(BaseCommand):
 
         if options["into"] is not None:
             try:
-                write_hub(options["into"], checked.cluster.slug, rendered)
+                write_hub(
+                    options["into"], checked.cluster.slug, rendered.files, rendered.cluster_entry
+                )
             except LayoutError as exc:
                 raise CommandError(str(exc)) from None
             for path in rendered.files:
                 self.stdout.write(f"wrote {path}")
-            self.stdout.write(f"updated config/clusters/{checked.cluster.slug}/cluster.yaml")
+            self.stdout.write(f"updated {cluster_file_path(checked.cluster.slug)}")
         elif options["out"] is not None:
             for written in self.write_out(options["out"], rendered):
                 self.stdout.write(f"wrote {written}")
