@@ -211,7 +211,7 @@ def main() -> None:
     from django.utils import timezone
 
     from hubs.models import Cluster, Hub, HubRevision, Offering
-    from provisioning.actions import queue_deployment
+    from provisioning.lifecycle import queue_deployment
     from provisioning.models import Deployment, DeployTarget
     from provisioning.render.renderer import Rendered
 

@@ -4,7 +4,7 @@
 
 Each hub is a different spec (provider, tier and layout in turn, its own name
 and users), parsed, rendered with the built-in templates and checked against
-the charts in ../shared/upstream, as provisioning.actions.render_files does.
+the charts in ../shared/upstream, as provisioning.revisions.render_files does.
 Loading and compiling the schemas happens once, before the clock starts.
 Reports hubs/s and p50/p95 per-hub latency. Target: >= 200 hubs/s.
 """

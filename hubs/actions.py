@@ -1,15 +1,17 @@
 """Every change to a hub request, as one named function each.
 
-Each action checks the state table (hubs/states.py), changes the row with an
-update conditional on the state it read (so of two reviewers approving at
-once exactly one wins), writes an AuditEvent, and sends email and enqueues
-work only after the transaction commits. Views, the API and management
-commands check access and call these; nothing else writes a state field.
+Each action runs in a transaction, moves the request with hubs/transitions.py
+(compare-and-set against the state table, audited), and sends email only
+after the transaction commits. Approving a request hands the new hub (or the
+change to a live hub) to the provisioning pipeline through hubs/seams.py.
+Views, the API and management commands check access and call these; the
+table at the end names the moves a person can make with a button or a POST.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -17,33 +19,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from hubs import audit, notify, permissions
-from hubs.models import Community, Hub, HubRequest, RequestComment, RequestSubmission
-from hubs.spec import SLUG, SpecError
+from hubs import audit, notify, permissions, seams, transitions
+from hubs.models import Cluster, Hub, HubRequest, Offering, RequestComment, RequestSubmission
+from hubs.spec import SLUG, SpecError, check_draft
 from hubs.states import REQUEST_EDITABLE, IllegalTransition, RequestState, check
 from hubs.validation import Checked, validate_spec
 
-SPEC_KEYS = frozenset(
-    {
-        "name", "display_name", "purpose", "cluster", "offering", "domain", "community",
-        "image", "auth", "admins", "allowed_users", "expected_users", "event",
-    }
-)  # fmt: skip
-MAX_SPEC_BYTES = 64 * 1024
 MAX_COMMENT = 5000
 MAX_NOTES = 5000
-
-
-def check_draft(spec: Any) -> dict[str, Any]:
-    """A draft may be incomplete, but it is still bounded and has only known fields."""
-    if not isinstance(spec, dict):
-        raise SpecError({"": ["a hub spec must be a mapping of fields"]})
-    unknown = sorted(set(spec) - SPEC_KEYS)
-    if unknown:
-        raise SpecError({key: ["unknown field"] for key in unknown})
-    if len(json.dumps(spec, default=str)) > MAX_SPEC_BYTES:
-        raise SpecError({"": [f"the spec is larger than {MAX_SPEC_BYTES // 1024} KB"]})
-    return spec
 
 
 def _check_text(field: str, value: str, limit: int) -> str:
@@ -54,8 +37,6 @@ def _check_text(field: str, value: str, limit: int) -> str:
 
 def _denormalise(request: HubRequest) -> None:
     """Copy name, cluster and tier out of the spec for the queue's filters."""
-    from hubs.models import Cluster, Offering
-
     spec = request.spec
     name = spec.get("name")
     request.name = name[:63] if isinstance(name, str) else ""
@@ -70,27 +51,6 @@ def _denormalise(request: HubRequest) -> None:
         if isinstance(offering, str) and SLUG.match(offering)
         else None
     )
-
-
-def _transition(request: HubRequest, target: str, **fields: Any) -> None:
-    """Move `request` to `target` unless someone else moved it first."""
-    check("request", request.state, target)
-    now = timezone.now()
-    updated = HubRequest.objects.filter(pk=request.pk, state=request.state).update(
-        state=target, updated_at=now, **fields
-    )
-    if updated != 1:
-        current = HubRequest.objects.values_list("state", flat=True).get(pk=request.pk)
-        raise IllegalTransition(
-            "request",
-            current,
-            target,
-            f"Someone else changed this request meanwhile; it is now {current.replace('_', ' ')}.",
-        )
-    request.state = target
-    request.updated_at = now
-    for key, value in fields.items():
-        setattr(request, key, value)
 
 
 @transaction.atomic
@@ -165,18 +125,18 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
     request.spec = checked.spec.dump()
     _denormalise(request)
     request.save(update_fields=["spec", "name", "cluster", "offering"])
-    previous = request.state
     number = request.submission_count + 1
-    _transition(
+    transitions.move(
         request,
         RequestState.SUBMITTED,
+        by=by,
+        action="request.submitted",
         submitted_at=timezone.now(),
         submission_count=number,
     )
     RequestSubmission.objects.create(
         request=request, number=number, spec=request.spec, notes=request.notes
     )
-    audit.record(by, request, "request.submitted", from_state=previous, to_state=request.state)
     if not checked.offering.requires_review:
         approve_request(
             request, by=None, comment="Approved automatically: this tier needs no review."
@@ -197,12 +157,18 @@ def _check_reviewer(by: Any, request: HubRequest) -> None:
 def _decide(request: HubRequest, target: str, *, by: Any, comment: str, action: str) -> HubRequest:
     request = HubRequest.objects.select_for_update().get(pk=request.pk)
     _check_reviewer(by, request)
-    previous = request.state
-    _transition(request, target, decided_at=timezone.now(), decided_by=by)
     comment = _check_text("comment", comment.strip(), MAX_COMMENT)
+    transitions.move(
+        request,
+        target,
+        by=by,
+        action=action,
+        comment=comment,
+        decided_at=timezone.now(),
+        decided_by=by,
+    )
     if comment:
         RequestComment.objects.create(request=request, author=by, body=comment, transition=target)
-    audit.record(by, request, action, from_state=previous, to_state=target, comment=comment)
     transaction.on_commit(partial(notify.request_changed, request.pk, target), robust=True)
     return request
 
@@ -229,8 +195,6 @@ def changed_spec(
 
 def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
     """Approve a request to change a live hub: deploy the change as the hub's next revision."""
-    from provisioning.lifecycle import apply_change
-
     hub = (
         Hub.objects.select_for_update()
         .select_related("cluster", "offering")
@@ -239,7 +203,7 @@ def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
     spec = changed_spec(hub.spec, request.base_spec, request.spec)
     checked = validate_spec(spec, hub=hub)
     _decide(request, RequestState.APPROVED, by=by, comment=comment, action="request.approved")
-    apply_change(
+    seams.provisioner().apply_change(
         hub, checked, by=by or request.requester, reason=f"change request #{request.pk} approved"
     )
     return hub
@@ -251,8 +215,6 @@ def approve_request(request: HubRequest, *, by: Any, comment: str = "") -> Hub:
 
     A request to change a live hub deploys the change to that hub instead.
     """
-    from provisioning.actions import create_revision, queue_deployment
-
     request = HubRequest.objects.select_for_update().get(pk=request.pk)
     _check_reviewer(by, request)
     check("request", request.state, RequestState.APPROVED)
@@ -263,29 +225,7 @@ def approve_request(request: HubRequest, *, by: Any, comment: str = "") -> Hub:
     request = _decide(
         request, RequestState.APPROVED, by=by, comment=comment, action="request.approved"
     )
-    spec = checked.spec
-    community = Community.objects.create(
-        name=spec.community.name,
-        url=spec.community.url or "",
-        logo_url=spec.community.logo_url or "",
-    )
-    community.leads.add(request.requester)
-    hub = Hub.objects.create(
-        name=spec.name,
-        cluster=checked.cluster,
-        offering=checked.offering,
-        community=community,
-        request=request,
-        display_name=spec.display_name,
-        domain=checked.domain,
-        spec=spec.dump(),
-        event_start=spec.event.start if spec.event else None,
-        event_end=spec.event.end if spec.event else None,
-    )
-    audit.record(by, hub, "hub.created", to_state=hub.state, after=hub.spec)
-    revision = create_revision(hub, checked, author=by or request.requester, reason="initial")
-    queue_deployment(hub, revision, by=by)
-    return hub
+    return seams.provisioner().create_hub(request, checked, by=by)
 
 
 @transaction.atomic
@@ -315,20 +255,14 @@ def withdraw_request(request: HubRequest, *, by: Any, comment: str = "") -> HubR
     if request.requester_id != by.pk:
         raise PermissionDenied("Only the requester can withdraw a request.")
     previous = request.state
-    _transition(request, RequestState.WITHDRAWN)
     comment = _check_text("comment", comment.strip(), MAX_COMMENT)
+    transitions.move(
+        request, RequestState.WITHDRAWN, by=by, action="request.withdrawn", comment=comment
+    )
     if comment:
         RequestComment.objects.create(
             request=request, author=by, body=comment, transition=RequestState.WITHDRAWN
         )
-    audit.record(
-        by,
-        request,
-        "request.withdrawn",
-        from_state=previous,
-        to_state=request.state,
-        comment=comment,
-    )
     if previous != RequestState.DRAFT:
         transaction.on_commit(partial(notify.request_changed, request.pk, "withdrawn"), robust=True)
     return request
@@ -346,3 +280,36 @@ def add_comment(request: HubRequest, *, by: Any, body: str) -> RequestComment:
     audit.record(by, request, "request.commented", comment=body)
     transaction.on_commit(partial(notify.request_commented, comment.pk), robust=True)
     return comment
+
+
+# --- the moves a person makes with a button (the request page) or a POST (the API) ---
+
+
+@dataclass(frozen=True)
+class RequestAction:
+    run: Callable[[HubRequest, Any, str], object]
+    takes_comment: bool
+    done: str  # what the page says afterwards
+
+
+REQUEST_ACTIONS: dict[str, RequestAction] = {
+    "submit": RequestAction(
+        lambda r, by, comment: submit_request(r, by=by), False, "Submitted for review."
+    ),
+    "approve": RequestAction(
+        lambda r, by, comment: approve_request(r, by=by, comment=comment),
+        True,
+        "Approved. The hub is being set up.",
+    ),
+    "reject": RequestAction(
+        lambda r, by, comment: reject_request(r, by=by, comment=comment), True, "Rejected."
+    ),
+    "request-changes": RequestAction(
+        lambda r, by, comment: request_changes(r, by=by, comment=comment),
+        True,
+        "Sent back to the requester with your comment.",
+    ),
+    "withdraw": RequestAction(
+        lambda r, by, comment: withdraw_request(r, by=by, comment=comment), True, "Withdrawn."
+    ),
+}

@@ -1,7 +1,8 @@
 """The Django admin: where operators edit the catalog and inspect everything else.
 
-State fields are read-only here: states change through hubs/actions.py and
-provisioning/actions.py only, so the audit trail stays complete.
+State fields are read-only here: states change only through hubs/transitions.py
+(called by the named actions), so the audit trail stays complete. Clusters and
+deploy targets are in provisioning/admin.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from django.http import HttpRequest
 
 from hubs.models import (
     AuditEvent,
-    Cluster,
     Community,
     Hub,
     HubRequest,
@@ -67,49 +67,6 @@ class SecretFieldsForm(forms.ModelForm):
             if name in data and not data[name] and self.instance.pk is not None:
                 data[name] = getattr(self.instance, name)
         return data
-
-
-class ClusterForm(SecretFieldsForm):
-    secret_fields = ("kubeconfig",)
-
-    class Meta:
-        model = Cluster
-        formfield_callback = https_urls
-        fields = "__all__"  # noqa: DJ007 - operators edit every field here
-        widgets = {"kubeconfig": forms.Textarea}
-
-
-@admin.action(description="Test the connection (helm clusters)")
-def test_connection(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
-    """Report each helm cluster's server version and what its credentials may do."""
-    from provisioning.deploy.backends.base import DeployError
-    from provisioning.deploy.kube import test_connection as check
-
-    for cluster in queryset:
-        if cluster.deploy_mode != Cluster.DeployMode.HELM:
-            modeladmin.message_user(
-                request, f"{cluster.slug}: deploys through GitOps; nothing to test.", "warning"
-            )
-            continue
-        try:
-            lines = check(cluster)
-        except DeployError as exc:
-            found = "; ".join(exc.detail.splitlines())
-            text = f"{cluster.slug}: {exc.message}" + (f" ({found})" if found else "")
-            modeladmin.message_user(request, text, "error")
-        else:
-            modeladmin.message_user(request, f"{cluster.slug}: " + "; ".join(lines), "success")
-
-
-@admin.register(Cluster)
-class ClusterAdmin(PortalAdmin):
-    form = ClusterForm
-    actions = [test_connection]
-    list_display = ("slug", "name", "provider", "region", "deploy_mode", "deploy_target", "active")
-    list_filter = ("provider", "deploy_mode", "active")
-    search_fields = ("slug", "name")
-    list_select_related = ("deploy_target",)
-    readonly_fields = ("imported_at", "created_at")
 
 
 @admin.register(Offering)

@@ -1,7 +1,8 @@
 """The domain: catalog (clusters, offerings, images), requests, hubs and the audit trail.
 
-State fields are only ever changed by the functions in hubs/actions.py and
-provisioning/actions.py; the models hold data and small derived helpers.
+State fields are only ever changed by hubs/transitions.move() (called by the
+named actions in hubs/actions.py and provisioning/lifecycle.py); the models
+hold data and small derived helpers.
 """
 
 from __future__ import annotations

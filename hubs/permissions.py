@@ -97,6 +97,11 @@ def can_view_hub(user: Any, hub: Hub) -> bool:
     return bool(user.is_authenticated and (is_reviewer(user) or _leads(user, hub)))
 
 
+def can_retry_deployment(user: Any) -> bool:
+    """Run a failed deployment again: staff and reviewers (it may touch a cluster)."""
+    return bool(user.is_authenticated and (user.is_staff or is_reviewer(user)))
+
+
 def can_manage_hub(user: Any, hub: Hub) -> bool:
     """Change, roll back, remove a hub or set its secrets: its leads and operators."""
     return bool(user.is_authenticated and (is_operator(user) or _leads(user, hub)))

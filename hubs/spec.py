@@ -9,6 +9,7 @@ Every string is bounded and every list is bounded; unknown keys are refused.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -454,6 +455,34 @@ def _message(error: Any) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
     return msg[:1].lower() + msg[1:]
+
+
+# --- drafts and changes ----------------------------------------------------------
+
+# The spec's top-level fields (HubSpec's, by their public names).
+SPEC_KEYS = frozenset(field.alias or name for name, field in HubSpec.model_fields.items())
+MAX_SPEC_BYTES = 64 * 1024
+
+
+def check_draft(spec: Any) -> dict[str, Any]:
+    """A draft may be incomplete, but it is still bounded and has only known fields."""
+    if not isinstance(spec, dict):
+        raise SpecError({"": ["a hub spec must be a mapping of fields"]})
+    unknown = sorted(set(spec) - SPEC_KEYS)
+    if unknown:
+        raise SpecError({key: ["unknown field"] for key in unknown})
+    if len(json.dumps(spec, default=str)) > MAX_SPEC_BYTES:
+        raise SpecError({"": [f"the spec is larger than {MAX_SPEC_BYTES // 1024} KB"]})
+    return spec
+
+
+def patched(spec: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with each top-level field in `changes` replacing its own; None removes one.
+
+    How a PATCH (of a request or a live hub) and a form edit change a spec.
+    """
+    merged = {**spec, **changes}
+    return {key: value for key, value in merged.items() if value is not None}
 
 
 def parse_spec(data: Any) -> HubSpec:

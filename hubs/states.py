@@ -2,7 +2,7 @@
 
 This module is the one place that knows which move is legal; actions call
 `check()` before they change a state and the database update itself is
-conditional on the state read (see hubs/actions.py), so a race loses cleanly.
+conditional on the state read (see hubs/transitions.py), so a race loses cleanly.
 """
 
 from __future__ import annotations

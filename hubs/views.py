@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -21,22 +21,15 @@ from hubs.changes import spec_changes
 from hubs.forms import (
     CommentForm,
     DecisionForm,
-    DecommissionForm,
     QueueFilterForm,
     RequestForm,
-    SecretsForm,
 )
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
 from hubs.states import (
-    DEPLOYMENT_ACTIVE,
-    HubState,
     IllegalTransition,
     RequestState,
 )
-from hubs.validation import validate_spec
-from provisioning.models import Deployment
-from provisioning.web.pages import commit_diff
 
 QUEUE_PAGE = 50
 DECISIONS = {
@@ -208,30 +201,13 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "hubs/request_detail.html", context)
 
 
-ACTIONS = {
-    "submit": lambda r, user, comment: actions.submit_request(r, by=user),
-    "approve": lambda r, user, comment: actions.approve_request(r, by=user, comment=comment),
-    "reject": lambda r, user, comment: actions.reject_request(r, by=user, comment=comment),
-    "request-changes": lambda r, user, comment: actions.request_changes(
-        r, by=user, comment=comment
-    ),
-    "withdraw": lambda r, user, comment: actions.withdraw_request(r, by=user, comment=comment),
-}
-DONE = {
-    "submit": "Submitted for review.",
-    "approve": "Approved. The hub is being set up.",
-    "reject": "Rejected.",
-    "request-changes": "Sent back to the requester with your comment.",
-    "withdraw": "Withdrawn.",
-}
-
-
 @login_required
 @require_POST
 def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One button on the request page: a transition, with an optional comment."""
     hub_request = _visible_request(request, pk)
-    if action not in ACTIONS:
+    move = actions.REQUEST_ACTIONS.get(action)
+    if move is None:
         raise Http404("No such action.")
     form = DecisionForm(request.POST)
     if not form.is_valid():
@@ -239,7 +215,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.error(request, f"Comment: {error}")
         return redirect(hub_request)
     try:
-        ACTIONS[action](hub_request, request.user, form.cleaned_data["comment"])
+        move.run(hub_request, request.user, form.cleaned_data["comment"])
     except SpecError as exc:
         if action == "submit":
             messages.error(request, "The request is not complete yet; fix the fields marked below.")
@@ -249,7 +225,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except (IllegalTransition, PermissionDenied) as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, DONE[action])
+        messages.success(request, move.done)
     return redirect(hub_request)
 
 
@@ -297,11 +273,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "hubs/review_queue.html",
-        {"filters": filters, "page": page, "query": _filters_query(data)},
+        {"filters": filters, "page": page, "query": filters_query(data)},
     )
 
 
-def _filters_query(data: QueryDict) -> str:
+def filters_query(data: QueryDict) -> str:
     """The filters of a list page, urlencoded without the page number (for its links)."""
     query = data.copy()
     query.pop("page", None)
@@ -309,276 +285,6 @@ def _filters_query(data: QueryDict) -> str:
 
 
 # --- hubs ------------------------------------------------------------------------------
-
-
-@login_required
-def hub_list(request: HttpRequest) -> HttpResponse:
-    hubs = permissions.visible_hubs(request.user)
-    state = request.GET.get("state", "")
-    if state:
-        hubs = hubs.filter(state=state)
-    page = Paginator(hubs.order_by("cluster__slug", "name", "pk"), 100).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "hubs/hub_list.html",
-        {
-            "page": page,
-            "state": state,
-            "states": HubState.choices,
-            "query": _filters_query(request.GET),
-        },
-    )
-
-
-def _visible_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
-    """The live hub of that name (else the latest removed one), if the user may see it."""
-    hub = permissions.find_hub(cluster, name)
-    if hub is None or not permissions.can_view_hub(request.user, hub):
-        raise Http404("No such hub.")
-    return hub
-
-
-@login_required
-def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    hub = _visible_hub(request, cluster, name)
-    deployments = list(
-        hub.deployments.select_related("revision", "requested_by", "hub__cluster__deploy_target")[
-            :20
-        ]
-    )
-    latest = deployments[0] if deployments else None
-    return render(
-        request,
-        "hubs/hub_detail.html",
-        {
-            "hub": hub,
-            "deployments": deployments,
-            "latest": latest,
-            # The latest deployment's log, live while it runs (htmx polls the partial).
-            "deployment": latest,
-            "entries": latest.log.all() if latest else [],
-            "live": latest is not None and latest.state in DEPLOYMENT_ACTIVE,
-            "diff": commit_diff(latest) if latest else "",
-            "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
-            "can_manage": permissions.can_manage_hub(request.user, hub),
-            "secrets": sorted(hub.secrets.values_list("key", flat=True)),
-        },
-    )
-
-
-@login_required
-def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    """The hub as one values file for the Zero to JupyterHub chart (the `z2jh` layout).
-
-    For running the hub elsewhere, or comparing: secrets are referenced from a
-    Kubernetes Secret, never included.
-    """
-    from provisioning.render.renderer import context_for, render
-
-    hub = _visible_hub(request, cluster, name)
-    try:
-        checked = validate_spec(hub.spec, hub=hub)
-    except SpecError as exc:
-        problems = "; ".join(exc.lines())
-        messages.error(
-            request,
-            f"This hub's spec is not complete enough to export ({problems}). Hubs adopted "
-            "from a repository keep their own files instead.",
-        )
-        return redirect(hub)
-    rendered = render(checked.spec, context_for(checked), "z2jh")
-    return HttpResponse(
-        rendered.files["values.yaml"],
-        content_type="application/yaml; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{hub.name}.values.yaml"'},
-    )
-
-
-def _managed_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
-    hub = _visible_hub(request, cluster, name)
-    if not permissions.can_manage_hub(request.user, hub):
-        raise PermissionDenied("Only the hub's leads and operators can change it.")
-    return hub
-
-
-@login_required
-def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    """Change a live hub: a new revision, deployed at once."""
-    from provisioning import lifecycle
-
-    hub = _managed_hub(request, cluster, name)
-    if not hub.has_spec:
-        messages.info(
-            request,
-            "This hub was adopted from the deploy repository and its files are its own; change "
-            "them there (the portal notices the drift) or ask the operators.",
-        )
-        return redirect(hub)
-    fixed = {"name": hub.name, "cluster": hub.cluster.slug}
-    if request.method == "POST":
-        form = RequestForm(request.POST)
-        form.fix(**fixed)
-        if form.is_valid():
-            try:
-                outcome = lifecycle.update_hub(
-                    hub, form.spec(), by=request.user, reason="changed in the portal"
-                )
-            except SpecError as exc:
-                form.add_spec_errors(exc)
-            except IllegalTransition as exc:
-                form.add_error(None, str(exc))
-            else:
-                if isinstance(outcome, HubRequest):
-                    return _after_change_request(request, outcome)
-                messages.success(request, f"Revision r{outcome.revision.number} is being deployed.")
-                return redirect(hub)
-    else:
-        form = RequestForm(initial=RequestForm.initial_from(hub.spec))
-        form.fix(**fixed)
-    return render(
-        request, "hubs/request_form.html", {"form": form, "hub": hub, "hub_request": None}
-    )
-
-
-def _after_change_request(request: HttpRequest, change: HubRequest) -> HttpResponse:
-    if change.state == RequestState.APPROVED:
-        messages.success(request, "Approved at once (the new tier needs no review) and deploying.")
-        return redirect(change.target_hub or change)
-    messages.info(
-        request,
-        "This change goes beyond what the hub's tier allows, so it needs review: it was sent "
-        "to the reviewers as a request. The hub stays as it is until they approve it.",
-    )
-    return redirect(change)
-
-
-@login_required
-@require_POST
-def hub_rollback(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    from provisioning import lifecycle
-
-    hub = _managed_hub(request, cluster, name)
-    try:
-        number = int(request.POST.get("revision", ""))
-        deployment = lifecycle.rollback_hub(hub, number, by=request.user)
-    except ValueError:
-        messages.error(request, "Choose a revision to roll back to.")
-    except SpecError as exc:
-        for line in exc.lines():
-            messages.error(request, line.removeprefix("revision: ").capitalize())
-    except IllegalTransition as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            f"Rolling back: revision r{deployment.revision.number} brings back r{number}.",
-        )
-    return redirect(hub)
-
-
-@login_required
-def hub_decommission(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    """Remove a hub, after the person confirms what happens to its users' data."""
-    from provisioning import lifecycle
-
-    hub = _managed_hub(request, cluster, name)
-    form = DecommissionForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lifecycle.decommission_hub(hub, by=request.user, confirm_data_loss=True)
-        except (SpecError, IllegalTransition) as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, "The hub is being removed.")
-        return redirect(hub)
-    return render(request, "hubs/hub_decommission.html", {"hub": hub, "form": form})
-
-
-@login_required
-def hub_secrets(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    """Attach the hub's OAuth client or shared password; values are never shown again."""
-    from provisioning import lifecycle
-
-    hub = _managed_hub(request, cluster, name)
-    if hub.cluster.deploy_mode != hub.cluster.DeployMode.HELM:
-        messages.info(
-            request,
-            "This hub deploys through the infrastructure repository, where its secrets live in "
-            "its encrypted secret file; the operators manage that file.",
-        )
-        return redirect(hub)
-    form = SecretsForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            changed = lifecycle.set_hub_secrets(hub, form.values(), by=request.user)
-        except SpecError as exc:
-            for line in exc.lines():
-                messages.error(request, line)
-        else:
-            messages.success(
-                request,
-                f"Saved: {', '.join(changed)}." if changed else "Nothing to change.",
-            )
-            _retry_failed_apply(request, hub, changed)
-            return redirect(hub)
-    stored = sorted(hub.secrets.values_list("key", flat=True))
-    return render(request, "hubs/hub_secrets.html", {"hub": hub, "form": form, "stored": stored})
-
-
-def _retry_failed_apply(request: HttpRequest, hub: Hub, changed: list[str]) -> None:
-    """A deployment that failed for want of these secrets runs again once they are set."""
-    from provisioning import deployments
-
-    latest = hub.deployments.first()
-    if not changed or latest is None or latest.state != "failed" or latest.action != "apply":
-        return
-    try:
-        deployments.retry_deployment(latest, by=request.user)
-    except IllegalTransition:
-        return
-    messages.info(request, f"Deployment {latest.pk} runs again with them.")
-
-
-# --- operators -------------------------------------------------------------------------
-
-
-@login_required
-def operations(request: HttpRequest) -> HttpResponse:
-    """What needs an operator's attention: failures, stuck work, drift."""
-    if not permissions.is_operator(request.user):
-        raise PermissionDenied("Only operators see the operations dashboard.")
-    hub_states = dict(Hub.objects.values_list("state").annotate(n=Count("pk")).order_by())
-    request_states = dict(
-        HubRequest.objects.values_list("state").annotate(n=Count("pk")).order_by()
-    )
-    failed = (
-        Deployment.objects.filter(state="failed")
-        .select_related("hub__cluster", "revision")
-        .order_by("-finished_at", "-pk")[:20]
-    )
-    active = (
-        Deployment.objects.filter(state__in=("queued", "running", "awaiting_merge"))
-        .select_related("hub__cluster", "revision")
-        .order_by("created_at", "pk")[:50]
-    )
-    drifted = (
-        Hub.objects.exclude(drift={})
-        .select_related("cluster")
-        .order_by("cluster__slug", "name")[:100]
-    )
-    return render(
-        request,
-        "hubs/operations.html",
-        {
-            "hub_states": hub_states,
-            "request_states": request_states,
-            "failed": failed,
-            "active": active,
-            "drifted": drifted,
-        },
-    )
 
 
 # --- the signed-in person --------------------------------------------------------------

@@ -1,12 +1,23 @@
+"""The URL root: where each app's pages and API endpoints are mounted.
+
+The one module that wires every app together (import-linter lets it).
+"""
+
 from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
 
+from hubs import urls as hub_pages
+from hubs.api import urls as hub_api
+from provisioning.web import api_urls as provisioning_api
+from provisioning.web import urls as provisioning_pages
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("api/v1/", include("hubs.api.urls")),
-    path("", include("provisioning.web.urls")),
-    path("", include("hubs.urls")),
+    path("api/v1/", include(hub_api.urlpatterns + provisioning_api.urlpatterns)),
+    path("", include(provisioning_pages)),
+    # Request pages and hub pages share one namespace: {% url 'hubs:hub' ... %}.
+    path("", include((hub_pages.urlpatterns + provisioning_pages.hub_urlpatterns, "hubs"))),
 ]

@@ -1,14 +1,58 @@
-"""Deploy targets (operator-managed) and deployments (read-only) in the admin."""
+"""Clusters and deploy targets (operator-managed) and deployments (read-only) in the admin."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from hubs.admin import PortalAdmin, SecretFieldsForm, https_urls
+from hubs.models import Cluster
+from provisioning.deploy.errors import DeployError
+from provisioning.deploy.kube import test_connection as check
 from provisioning.models import Deployment, DeploymentLogEntry, DeployTarget
+
+
+class ClusterForm(SecretFieldsForm):
+    secret_fields = ("kubeconfig",)
+
+    class Meta:
+        model = Cluster
+        formfield_callback = https_urls
+        fields = "__all__"
+        widgets = {"kubeconfig": forms.Textarea}
+
+
+@admin.action(description="Test the connection (helm clusters)")
+def test_connection(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    """Report each helm cluster's server version and what its credentials may do."""
+    for cluster in queryset:
+        if cluster.deploy_mode != Cluster.DeployMode.HELM:
+            modeladmin.message_user(
+                request, f"{cluster.slug}: deploys through GitOps; nothing to test.", "warning"
+            )
+            continue
+        try:
+            lines = check(cluster)
+        except DeployError as exc:
+            found = "; ".join(exc.detail.splitlines())
+            text = f"{cluster.slug}: {exc.message}" + (f" ({found})" if found else "")
+            modeladmin.message_user(request, text, "error")
+        else:
+            modeladmin.message_user(request, f"{cluster.slug}: " + "; ".join(lines), "success")
+
+
+@admin.register(Cluster)
+class ClusterAdmin(PortalAdmin):
+    form = ClusterForm
+    actions = [test_connection]
+    list_display = ("slug", "name", "provider", "region", "deploy_mode", "deploy_target", "active")
+    list_filter = ("provider", "deploy_mode", "active")
+    search_fields = ("slug", "name")
+    list_select_related = ("deploy_target",)
+    readonly_fields = ("imported_at", "created_at")
 
 
 class DeployTargetForm(SecretFieldsForm):

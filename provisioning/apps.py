@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
     verbose_name = "Provisioning"
+
+    def ready(self) -> None:
+        # Approving a request hands its hub to the pipeline through this seam
+        # (hubs/seams.py): the domain never imports provisioning.
+        from hubs import seams
+        from provisioning import lifecycle
+
+        seams.install(lifecycle)

@@ -1,11 +1,11 @@
-"""Every change to a deployment's state, as one named function each.
+"""A deployment's own steps, as one named function each: claimed, waiting for a merge,
+succeeded, failed, retried after a transient fault, re-queued by the sweeper.
 
-Like hubs/actions.py: each function checks the state table (hubs/states.py),
-changes the row with an update conditional on the state it read (so a
-webhook and the poller racing to finish the same deployment finish it once),
-moves the hub along, writes AuditEvents, and enqueues work only after the
-transaction commits. The task, the webhooks, the poller, the sweeper, the
-API and the views call these; nothing else writes Deployment.state.
+Each moves the row with hubs/transitions.py (compare-and-set against the
+state table, audited), so a webhook and the poller racing to finish the same
+deployment finish it once. What a deployment's end means for its hub is
+provisioning/lifecycle.py's to decide. The task, the webhooks, the poller and
+the sweeper call these; nothing else writes Deployment.state.
 """
 
 from __future__ import annotations
@@ -19,70 +19,22 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hubs import audit
-from hubs.models import Hub
-from hubs.states import DeploymentState, HubState, IllegalTransition, allowed, check
-from provisioning.actions import enqueue, log
+from hubs import transitions
+from hubs.states import DeploymentState, IllegalTransition
+from provisioning import lifecycle
 from provisioning.models import Deployment
+from provisioning.queue import enqueue
 
 # Fields a backend's Outcome may record on the row.
 OUTCOME_FIELDS = frozenset({"branch", "commit_sha", "pr_number", "pr_url"})
 
 
-def _move(deployment: Deployment, target: str, **fields: Any) -> None:
-    """Move `deployment` from the state it was read in to `target`, or raise."""
-    check("deployment", deployment.state, target)
-    updated = Deployment.objects.filter(pk=deployment.pk, state=deployment.state).update(
-        state=target, **fields
-    )
-    if updated != 1:
-        current = Deployment.objects.values_list("state", flat=True).get(pk=deployment.pk)
-        raise IllegalTransition(
-            "deployment",
-            current,
-            target,
-            f"Someone else changed this deployment meanwhile; it is now {current}.",
-        )
-    deployment.state = target
-    for key, value in fields.items():
-        if not hasattr(value, "resolve_expression"):
-            setattr(deployment, key, value)
-
-
-def _outcome_fields(fields: dict[str, object] | None) -> dict[str, object]:
+def _outcome_fields(fields: dict[str, object] | None) -> dict[str, Any]:
     fields = dict(fields or {})
     unknown = set(fields) - OUTCOME_FIELDS
     if unknown:
         raise ValueError(f"a backend may not record {sorted(unknown)}")
     return fields
-
-
-def _move_hub(deployment: Deployment, target: str, *, by: Any, comment: str) -> None:
-    """Move the deployment's hub to `target` where the hub state table allows it.
-
-    A hub another change has already moved on (say, removed while its update
-    was waiting for a merge) keeps its state; the deployment log says so.
-    """
-    hub = Hub.objects.get(pk=deployment.hub_id)
-    if hub.state == target:
-        return
-    if not allowed("hub", hub.state, target):
-        log(
-            deployment,
-            f"The hub is {hub.get_state_display().lower()}; it stays so.",
-            step="hub",
-            level="warning",
-        )
-        return
-    check("hub", hub.state, target)
-    moved = Hub.objects.filter(pk=hub.pk, state=hub.state).update(
-        state=target, updated_at=timezone.now()
-    )
-    if moved:
-        audit.record(
-            by, hub, f"hub.{target}", from_state=hub.state, to_state=target, comment=comment
-        )
-        deployment.hub.state = target
 
 
 def claim(deployment_id: int, task_id: str) -> Deployment | None:
@@ -91,22 +43,25 @@ def claim(deployment_id: int, task_id: str) -> Deployment | None:
     Not before its backoff has passed: a retry message that arrives early
     (or a duplicate) leaves the row alone.
     """
+    deployment = Deployment.objects.filter(pk=deployment_id).first()
+    if deployment is None or deployment.state != DeploymentState.QUEUED:
+        return None
     now = timezone.now()
     # A second of slack: a countdown's ETA and not_before are set a moment apart.
     due = Q(not_before__isnull=True) | Q(not_before__lte=now + dt.timedelta(seconds=1))
-    claimed = (
-        Deployment.objects.filter(due, pk=deployment_id, state=DeploymentState.QUEUED).update(
-            state=DeploymentState.RUNNING,
+    try:
+        transitions.move(
+            deployment,
+            DeploymentState.RUNNING,
+            where=due,
             started_at=now,
             heartbeat_at=now,
             attempts=F("attempts") + 1,
             task_id=task_id[:64],
             not_before=None,
         )
-        == 1
-    )
-    if not claimed:
-        return None
+    except IllegalTransition:
+        return None  # not due yet, or another worker took it
     return Deployment.objects.select_related(
         "hub__cluster__deploy_target", "hub__request__requester", "revision"
     ).get(pk=deployment_id)
@@ -115,23 +70,19 @@ def claim(deployment_id: int, task_id: str) -> Deployment | None:
 @transaction.atomic
 def mark_awaiting_merge(deployment: Deployment, fields: dict[str, object] | None = None) -> None:
     """The change is proposed (a pull request or a pushed branch); wait for it to merge."""
-    previous = deployment.state
-    _move(
+    outcome = _outcome_fields(fields)
+    where = str(outcome.get("pr_url") or outcome.get("branch") or deployment.pr_url or "")
+    transitions.move(
         deployment,
         DeploymentState.AWAITING_MERGE,
+        comment=where,
         heartbeat_at=timezone.now(),
         error="",
-        **_outcome_fields(fields),
+        **outcome,
     )
-    where = deployment.pr_url or deployment.branch
-    log(deployment, f"Waiting for {where} to be merged.", step="awaiting_merge")
-    audit.record(
-        None,
-        deployment,
-        "deployment.awaiting_merge",
-        from_state=previous,
-        to_state=deployment.state,
-        comment=where,
+    deployment.add_log(
+        f"Waiting for {deployment.pr_url or deployment.branch} to be merged.",
+        step="awaiting_merge",
     )
 
 
@@ -143,115 +94,72 @@ def mark_succeeded(
     by: Any = None,
     comment: str = "",
 ) -> None:
-    """The change is live: the deployment succeeded and the hub is active (or removed)."""
-    previous = deployment.state
+    """The change is live: the deployment succeeded, and its hub follows (lifecycle)."""
     now = timezone.now()
-    _move(
+    transitions.move(
         deployment,
         DeploymentState.SUCCEEDED,
+        by=by,
+        comment=comment,
         finished_at=now,
         heartbeat_at=now,
         error="",
         **_outcome_fields(fields),
     )
-    log(deployment, comment or "Deployed.", step="succeeded")
-    audit.record(
-        by,
-        deployment,
-        "deployment.succeeded",
-        from_state=previous,
-        to_state=deployment.state,
-        comment=comment,
-    )
-    removing = deployment.action == Deployment.Action.DECOMMISSION
-    _move_hub(
-        deployment,
-        HubState.DECOMMISSIONED if removing else HubState.ACTIVE,
-        by=by,
-        comment=f"deployment {deployment.pk} succeeded",
+    deployment.add_log(comment or "Deployed.", step="succeeded")
+    lifecycle.deployment_finished(
+        deployment, succeeded=True, by=by, comment=f"deployment {deployment.pk} succeeded"
     )
 
 
 @transaction.atomic
 def mark_failed(deployment: Deployment, error: str, *, by: Any = None, detail: str = "") -> None:
-    """The deployment failed with a reason a person can act on; the hub is marked failed."""
-    previous = deployment.state
+    """The deployment failed with a reason a person can act on; its hub is marked failed."""
     now = timezone.now()
-    _move(deployment, DeploymentState.FAILED, finished_at=now, heartbeat_at=now, error=error)
-    log(deployment, error, step="failed", level="error")
-    if detail:
-        log(deployment, detail, step="failed", level="output")
-    audit.record(
-        by,
+    transitions.move(
         deployment,
-        "deployment.failed",
-        from_state=previous,
-        to_state=deployment.state,
+        DeploymentState.FAILED,
+        by=by,
         comment=error,
+        finished_at=now,
+        heartbeat_at=now,
+        error=error,
     )
-    _move_hub(deployment, HubState.FAILED, by=by, comment=error[:200])
+    deployment.add_log(error, step="failed", level="error")
+    if detail:
+        deployment.add_log(detail, step="failed", level="output")
+    lifecycle.deployment_finished(deployment, succeeded=False, by=by, comment=error[:200])
 
 
 @transaction.atomic
 def schedule_retry(deployment: Deployment, error: str, *, countdown: float) -> None:
     """A transient fault: back to queued, not to run again before the backoff passes."""
-    previous = deployment.state
     not_before = timezone.now() + dt.timedelta(seconds=countdown)
     # heartbeat_at = not_before: the sweeper looks at it only once the backoff
     # has passed and the retry message has had its chance.
-    _move(
+    transitions.move(
         deployment,
         DeploymentState.QUEUED,
+        action="deployment.retry_scheduled",
+        comment=error,
         not_before=not_before,
         heartbeat_at=not_before,
         error=error,
     )
-    log(
-        deployment,
+    deployment.add_log(
         f"{error} Trying again in {countdown:.0f} s "
         f"(attempt {deployment.attempts} of {settings.PORTAL_DEPLOY_MAX_ATTEMPTS}).",
         step="retry",
         level="warning",
     )
-    audit.record(
-        None,
-        deployment,
-        "deployment.retry_scheduled",
-        from_state=previous,
-        to_state=deployment.state,
-        comment=error,
-    )
 
 
-@transaction.atomic
-def retry_deployment(deployment: Deployment, by: Any) -> Deployment:
-    """Staff try a failed deployment again: queued afresh, the hub back in progress."""
-    deployment = Deployment.objects.select_related("hub", "revision").get(pk=deployment.pk)
-    previous = deployment.state
-    now = timezone.now()
-    _move(
-        deployment,
-        DeploymentState.QUEUED,
-        attempts=0,
-        error="",
-        not_before=None,
-        finished_at=None,
-        heartbeat_at=now,
+def closed_message(deployment: Deployment) -> str:
+    what = f"pull request #{deployment.pr_number}" if deployment.pr_number else "branch"
+    return (
+        f"The {what} was closed without merging, so the change was not deployed. "
+        "Retry the deployment to propose it again."
     )
-    log(deployment, f"Retried by {by.get_username()}.", step="queued")
-    audit.record(
-        by, deployment, "deployment.retried", from_state=previous, to_state=deployment.state
-    )
-    if deployment.action == Deployment.Action.DECOMMISSION:
-        hub_state = HubState.DECOMMISSIONING
-    elif deployment.revision.number == 1:
-        hub_state = HubState.PROVISIONING
-    else:
-        hub_state = HubState.UPDATING
-    if deployment.hub.state == HubState.FAILED:
-        _move_hub(deployment, hub_state, by=by, comment=f"deployment {deployment.pk} retried")
-    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
-    return deployment
 
 
 def requeue_stuck() -> int:
@@ -289,26 +197,28 @@ def _requeue(deployment: Deployment) -> int:
             except IllegalTransition:
                 return 0
             return 0
-        check("deployment", deployment.state, DeploymentState.QUEUED)
-        moved = Deployment.objects.filter(
-            pk=deployment.pk, state=DeploymentState.RUNNING, heartbeat_at=deployment.heartbeat_at
-        ).update(state=DeploymentState.QUEUED, heartbeat_at=now, not_before=None)
         message = "The worker running this deployment went quiet; queued it again."
+        try:
+            transitions.move(
+                deployment,
+                DeploymentState.QUEUED,
+                action="deployment.requeued",
+                comment=message,
+                # Only if no heartbeat came in since it was read: the worker is gone.
+                where=Q(heartbeat_at=deployment.heartbeat_at),
+                heartbeat_at=now,
+                not_before=None,
+            )
+        except IllegalTransition:
+            return 0
     else:
+        # Still queued: not a state change, only the doorbell rung again.
         moved = Deployment.objects.filter(
             pk=deployment.pk, state=DeploymentState.QUEUED, heartbeat_at=deployment.heartbeat_at
         ).update(heartbeat_at=now, not_before=None)
+        if not moved:
+            return 0
         message = "No worker picked this deployment up; queued it again."
-    if not moved:
-        return 0
-    log(deployment, message, step="sweep", level="warning")
-    audit.record(
-        None,
-        deployment,
-        "deployment.requeued",
-        from_state=deployment.state,
-        to_state=DeploymentState.QUEUED,
-        comment=message,
-    )
+    deployment.add_log(message, step="sweep", level="warning")
     transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
     return 1

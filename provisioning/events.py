@@ -23,7 +23,6 @@ from hubs.spec import SpecError
 from hubs.states import HubState, IllegalTransition
 from hubs.validation import validate_spec
 from provisioning import lifecycle
-from provisioning.actions import queue_deployment
 from provisioning.models import Deployment
 
 log = logging.getLogger(__name__)
@@ -46,11 +45,11 @@ def prewarm_hub(hub: Hub) -> Deployment | None:
     if current is None or current.reason == PREWARM_REASON or not placeholders(hub):
         return None
     checked = validate_spec(hub.spec, hub=hub)
-    revision = lifecycle.redeploy(
-        hub, checked, by=None, reason=PREWARM_REASON, placeholder_replicas=placeholders(hub)
+    deployment = lifecycle.prewarm_hub(
+        hub, checked, reason=PREWARM_REASON, placeholder_replicas=placeholders(hub)
     )
     audit.record(None, hub, "hub.prewarmed", comment=f"{placeholders(hub)} placeholders")
-    return queue_deployment(hub, revision, by=None)
+    return deployment
 
 
 def teardown_hub(hub: Hub) -> Deployment:

@@ -1,132 +1,166 @@
-"""Named actions on a live hub: roll it back to an earlier revision, or remove it.
+"""A hub's life, as one named function per change: create, change, roll back, remove,
+its secrets, and what a finished deployment means for the hub.
 
-Like hubs/actions.py: each runs in a transaction, checks the hub state table
-(hubs/states.py) and moves the hub with an update conditional on the state
-it read, writes AuditEvents, and queues the deployment that does the work
-(provisioning.actions.queue_deployment enqueues it only after commit).
+Each runs in a transaction, moves the hub with hubs/transitions.py (checked
+against the state table, compare-and-set, audited), makes its revision with
+provisioning/revisions.py, and records the deployment that does the work,
+which provisioning/queue.py enqueues only after commit. The pages, the API,
+the approval of a request (through hubs/seams.py), the event schedule and
+the deployment state changes all call these, so every rule holds at every door.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from hubs import audit
-from hubs.models import Hub, HubRequest, HubRevision
-from hubs.spec import SpecError
-from hubs.states import DeploymentState, HubState, IllegalTransition, check
-from provisioning.actions import log, queue_deployment
+from hubs import audit, transitions
+from hubs.actions import create_request
+from hubs.models import Cluster, Community, Hub, HubRequest, HubRevision, HubSecret
+from hubs.spec import SpecError, check_draft
+from hubs.states import DeploymentState, HubState, allowed
+from hubs.validation import Checked, validate_spec
+from provisioning import revisions
 from provisioning.models import Deployment
+from provisioning.queue import enqueue
+
+# --- deployments of a revision -------------------------------------------------------
 
 
-def _move_hub(hub: Hub, target: str, *, by: Any, comment: str) -> None:
-    """Move `hub` from the state it was read in to `target`, or raise IllegalTransition."""
-    check("hub", hub.state, target)
-    moved = Hub.objects.filter(pk=hub.pk, state=hub.state).update(
-        state=target, updated_at=timezone.now()
+@transaction.atomic
+def queue_deployment(
+    hub: Hub,
+    revision: HubRevision,
+    *,
+    by: Any,
+    action: str = Deployment.Action.APPLY,
+    options: dict[str, Any] | None = None,
+) -> Deployment:
+    """Record a deployment of `revision`, then enqueue it once the record has committed."""
+    deployment = Deployment.objects.create(
+        hub=hub,
+        revision=revision,
+        backend=hub.cluster.deploy_mode,
+        action=action,
+        requested_by=by if by is not None and by.is_authenticated else None,
+        options=options or {},
     )
-    if moved != 1:
-        current = Hub.objects.values_list("state", flat=True).get(pk=hub.pk)
-        raise IllegalTransition(
-            "hub", current, target, f"Someone else changed this hub meanwhile; it is now {current}."
-        )
-    audit.record(by, hub, f"hub.{target}", from_state=hub.state, to_state=target, comment=comment)
-    hub.state = target
+    deployment.add_log(f"Queued {action} of r{revision.number}.", step="queued")
+    audit.record(by, deployment, f"deployment.{action}", to_state=deployment.state)
+    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
+    return deployment
 
 
 def _supersede_queued(hub: Hub, *, by: Any, reason: str) -> int:
     """Deployments of `hub` not yet started will not run: `reason` replaces them."""
     count = 0
     for deployment in Deployment.objects.filter(hub=hub, state=DeploymentState.QUEUED):
-        check("deployment", deployment.state, DeploymentState.SUPERSEDED)
-        moved = Deployment.objects.filter(pk=deployment.pk, state=DeploymentState.QUEUED).update(
-            state=DeploymentState.SUPERSEDED, finished_at=timezone.now()
+        transitions.move(
+            deployment,
+            DeploymentState.SUPERSEDED,
+            by=by,
+            comment=reason,
+            finished_at=timezone.now(),
         )
-        if moved:
-            log(deployment, f"Superseded: {reason}.", step="superseded")
-            audit.record(
-                by,
-                deployment,
-                "deployment.superseded",
-                from_state=DeploymentState.QUEUED,
-                to_state=DeploymentState.SUPERSEDED,
-                comment=reason,
-            )
-            count += 1
+        deployment.add_log(f"Superseded: {reason}.", step="superseded")
+        count += 1
     return count
 
 
-@transaction.atomic
-def rollback_hub(hub: Hub, to_revision_number: int, *, by: Any) -> Deployment:
-    """Deploy an earlier revision again, as a new revision ("rollback to rN").
+def _deploy(
+    hub: Hub,
+    *,
+    by: Any,
+    reason: str,
+    spec: dict[str, Any],
+    files: dict[str, Any],
+) -> Deployment:
+    """Move a live hub to updating and deploy `spec`/`files` as its next revision.
 
-    The spec and the rendered files are copied as they were, not rendered
-    anew: a rollback brings back exactly what ran then.
+    Deployments still queued for it are superseded by the new one.
     """
-    hub = Hub.objects.select_for_update().get(pk=hub.pk)
-    old = HubRevision.objects.filter(hub=hub, number=to_revision_number).first()
-    if old is None or to_revision_number >= hub.current_revision:
-        raise SpecError(
-            {
-                "revision": [
-                    f"choose an earlier revision of this hub (r1 to r{hub.current_revision - 1})"
-                ]
-            }
-        )
-    _move_hub(hub, HubState.UPDATING, by=by, comment=f"rollback to r{old.number}")
-    number = hub.current_revision + 1
-    reason = f"rollback to r{old.number}"
-    revision = HubRevision.objects.create(
-        hub=hub,
-        number=number,
-        spec=old.spec,
-        files=old.files,
-        author=by if by is not None and by.is_authenticated else None,
-        reason=reason,
-    )
-    Hub.objects.filter(pk=hub.pk).update(
-        current_revision=number, spec=old.spec, updated_at=timezone.now()
-    )
-    hub.current_revision, hub.spec = number, old.spec
-    audit.record(by, hub, "hub.revision", comment=f"r{number}: {reason}")
-    audit.record(by, hub, "hub.rollback", comment=reason, after={"revision": old.number})
+    transitions.move(hub, HubState.UPDATING, by=by, action="hub.updating", comment=reason)
+    _supersede_queued(hub, by=by, reason="a newer revision replaces it")
+    revision = revisions.record(hub, spec=spec, files=files, author=by, reason=reason)
     return queue_deployment(hub, revision, by=by)
 
 
+# --- create ----------------------------------------------------------------------------
+
+
 @transaction.atomic
-def decommission_hub(hub: Hub, *, by: Any, confirm_data_loss: bool) -> Deployment:
-    """Remove a hub from its cluster, once whoever asks confirms its users' data goes too.
+def create_hub(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
+    """The hub an approved request asked for: its community, revision r1 and first deployment.
 
-    Deployments of the hub that have not started are superseded, so an
-    update queued earlier cannot bring the hub back after its removal.
+    (Called by hubs.actions.approve_request through hubs/seams.py.)
     """
-    hub = Hub.objects.select_for_update().get(pk=hub.pk)
-    if not confirm_data_loss:
-        raise SpecError(
-            {
-                "confirm_data_loss": [
-                    "Removing the hub deletes its users' home directories and everything else "
-                    "stored on it. Back up what must be kept, then confirm."
-                ]
-            }
-        )
-    revision = HubRevision.objects.filter(hub=hub, number=hub.current_revision).first()
-    if revision is None:
-        raise SpecError({"": ["this hub has no revision to remove"]})
-    _move_hub(hub, HubState.DECOMMISSIONING, by=by, comment="decommission (data loss confirmed)")
-    _supersede_queued(hub, by=by, reason="the hub is being decommissioned")
-    return queue_deployment(
-        hub,
-        revision,
-        by=by,
-        action=Deployment.Action.DECOMMISSION,
-        options={"confirm_data_loss": True},
+    spec = checked.spec
+    community = Community.objects.create(
+        name=spec.community.name,
+        url=spec.community.url or "",
+        logo_url=spec.community.logo_url or "",
     )
+    community.leads.add(request.requester)
+    hub = Hub.objects.create(
+        name=spec.name,
+        cluster=checked.cluster,
+        offering=checked.offering,
+        community=community,
+        request=request,
+        display_name=spec.display_name,
+        domain=checked.domain,
+        spec=spec.dump(),
+        event_start=spec.event.start if spec.event else None,
+        event_end=spec.event.end if spec.event else None,
+    )
+    audit.record(by, hub, "hub.created", to_state=hub.state, after=hub.spec)
+    revision = revisions.create_revision(
+        hub, checked, author=by or request.requester, reason="initial"
+    )
+    queue_deployment(hub, revision, by=by)
+    return hub
 
 
-def beyond_tier(hub: Hub, checked: Any) -> list[str]:
+@transaction.atomic
+def adopt_hub(
+    cluster: Cluster,
+    name: str,
+    *,
+    spec: dict[str, Any],
+    files: dict[str, Any],
+    display_name: str,
+    domain: str,
+) -> Hub:
+    """A hub found running in a deploy repository: recorded as active, its files as r1."""
+    hub = Hub.objects.create(
+        name=name,
+        cluster=cluster,
+        display_name=display_name,
+        domain=domain,
+        spec=spec,
+        imported=True,
+        drift_checked_at=timezone.now(),
+    )
+    revisions.record(
+        hub,
+        spec=spec,
+        files=files,
+        author=None,
+        reason="imported",
+        fields={"display_name": display_name, "domain": domain},
+    )
+    transitions.move(hub, HubState.ACTIVE, action="hub.imported")
+    return hub
+
+
+# --- change -----------------------------------------------------------------------------
+
+
+def beyond_tier(hub: Hub, checked: Checked) -> list[str]:
     """What in a change goes beyond what the hub's tier allows, in plain words ([] if nothing).
 
     A new tier or purpose changes what the community is given (resources, a
@@ -152,9 +186,6 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     beyond it (another tier or purpose) becomes a request to change the hub,
     which reviewers decide on like any request: that request is returned.
     """
-    from hubs.actions import check_draft, create_request
-    from hubs.validation import validate_spec
-
     hub = Hub.objects.select_for_update().select_related("cluster", "offering").get(pk=hub.pk)
     checked = validate_spec(check_draft(spec), hub=hub)
     if checked.spec.dump() == hub.spec:
@@ -168,66 +199,240 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     return apply_change(hub, checked, by=by, reason=reason)
 
 
-def apply_change(hub: Hub, checked: Any, *, by: Any, reason: str) -> Deployment:
-    """Deploy `checked` to a live hub as its next revision (the checks are the caller's)."""
-    before = hub.spec
-    revision = redeploy(hub, checked, by=by, reason=reason)
-    spec_ = checked.spec
-    Hub.objects.filter(pk=hub.pk).update(
-        spec=spec_.dump(),
-        display_name=spec_.display_name,
-        domain=checked.domain,
-        offering=checked.offering,
-        event_start=spec_.event.start if spec_.event else None,
-        event_end=spec_.event.end if spec_.event else None,
-        updated_at=timezone.now(),
-    )
-    hub.refresh_from_db()
-    audit.record(by, hub, "hub.edited", before=before, after=hub.spec, comment=reason)
-    return queue_deployment(hub, revision, by=by)
+@transaction.atomic
+def apply_change(hub: Hub, checked: Checked, *, by: Any, reason: str) -> Deployment:
+    """Deploy `checked` to a live hub as its next revision (the checks are the caller's).
 
-
-def redeploy(hub: Hub, checked: Any, *, by: Any, reason: str, **extra: Any) -> HubRevision:
-    """Move a live hub to updating and make its next revision from `checked`.
-
-    Deployments still queued for it are superseded; the caller queues the new
-    revision's. `extra` reaches the templates (see provisioning/events.py).
+    (Also called when reviewers approve a request to change the hub.)
     """
-    from provisioning.actions import create_revision
+    before = hub.spec
+    deployment = _deploy(
+        hub,
+        by=by,
+        reason=reason,
+        spec=checked.spec.dump(),
+        files=revisions.render_files(hub, checked),
+    )
+    audit.record(by, hub, "hub.edited", before=before, after=hub.spec, comment=reason)
+    return deployment
 
-    _move_hub(hub, HubState.UPDATING, by=by, comment=reason)
-    _supersede_queued(hub, by=by, reason="a newer revision replaces it")
-    return create_revision(hub, checked, author=by, reason=reason, **extra)
+
+@transaction.atomic
+def prewarm_hub(hub: Hub, checked: Checked, *, reason: str, **extra: Any) -> Deployment:
+    """Deploy the hub's own spec again with template extras (an event's placeholders)."""
+    return _deploy(
+        hub,
+        by=None,
+        reason=reason,
+        spec=checked.spec.dump(),
+        files=revisions.render_files(hub, checked, **extra),
+    )
 
 
-def set_hub_secrets(hub: Hub, values: dict[str, str], *, by: Any) -> list[str]:
-    """Attach (or, with "", remove) a hub's secrets; the keys changed. Values are never logged."""
-    from hubs.models import HubSecret
+@transaction.atomic
+def rollback_hub(hub: Hub, to_revision_number: int, *, by: Any) -> Deployment:
+    """Deploy an earlier revision again, as a new revision ("rollback to rN").
 
-    allowed = set(HubSecret.Key.values)
-    unknown = sorted(set(values) - allowed)
+    The spec and the rendered files are copied as they were, not rendered
+    anew: a rollback brings back exactly what ran then.
+    """
+    hub = Hub.objects.select_for_update().select_related("cluster").get(pk=hub.pk)
+    old = HubRevision.objects.filter(hub=hub, number=to_revision_number).first()
+    if old is None or to_revision_number >= hub.current_revision:
+        raise SpecError(
+            {
+                "revision": [
+                    f"choose an earlier revision of this hub (r1 to r{hub.current_revision - 1})"
+                ]
+            }
+        )
+    reason = f"rollback to r{old.number}"
+    deployment = _deploy(hub, by=by, reason=reason, spec=old.spec, files=old.files)
+    audit.record(by, hub, "hub.rollback", comment=reason, after={"revision": old.number})
+    return deployment
+
+
+# --- remove ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def decommission_hub(hub: Hub, *, by: Any, confirm_data_loss: bool) -> Deployment:
+    """Remove a hub from its cluster, once whoever asks confirms its users' data goes too.
+
+    Deployments of the hub that have not started are superseded, so an
+    update queued earlier cannot bring the hub back after its removal.
+    """
+    hub = Hub.objects.select_for_update().select_related("cluster").get(pk=hub.pk)
+    if not confirm_data_loss:
+        raise SpecError(
+            {
+                "confirm_data_loss": [
+                    "Removing the hub deletes its users' home directories and everything else "
+                    "stored on it. Back up what must be kept, then confirm."
+                ]
+            }
+        )
+    revision = HubRevision.objects.filter(hub=hub, number=hub.current_revision).first()
+    if revision is None:
+        raise SpecError({"": ["this hub has no revision to remove"]})
+    transitions.move(
+        hub,
+        HubState.DECOMMISSIONING,
+        by=by,
+        action="hub.decommissioning",
+        comment="decommission (data loss confirmed)",
+    )
+    _supersede_queued(hub, by=by, reason="the hub is being decommissioned")
+    return queue_deployment(
+        hub,
+        revision,
+        by=by,
+        action=Deployment.Action.DECOMMISSION,
+        options={"confirm_data_loss": True},
+    )
+
+
+# --- secrets ---------------------------------------------------------------------------
+
+SETTABLE_SECRETS = (
+    HubSecret.Key.OAUTH_CLIENT_ID,
+    HubSecret.Key.OAUTH_CLIENT_SECRET,
+    HubSecret.Key.SHARED_PASSWORD,
+)
+MAX_SECRET = 4096
+
+
+def holds_secrets(hub: Hub) -> bool:
+    """Whether the portal keeps this hub's secrets: helm installs only.
+
+    A GitOps hub's secrets live in its sops-encrypted file in the
+    infrastructure repository, which the operators manage.
+    """
+    return bool(hub.cluster.deploy_mode == Cluster.DeployMode.HELM)
+
+
+GITOPS_SECRETS = (
+    "This hub deploys through the infrastructure repository, where its secrets live in its "
+    "encrypted secret file; the operators manage that file."
+)
+
+
+@dataclass(frozen=True)
+class SecretsSaved:
+    changed: list[str]  # the keys set or removed
+    retried: Deployment | None  # a failed deployment that runs again with them
+
+
+@transaction.atomic
+def set_hub_secrets(hub: Hub, values: dict[str, str], *, by: Any) -> SecretsSaved:
+    """Attach (or, with "", remove) a hub's secrets. Values are never logged or shown.
+
+    Once any is set, the hub's latest deployment, if it is a failed apply (it
+    may have failed for want of them), runs again.
+    """
+    if not holds_secrets(hub):
+        raise SpecError({"": [GITOPS_SECRETS]})
+    allowed_keys = {str(key) for key in SETTABLE_SECRETS}
+    unknown = sorted(set(values) - allowed_keys)
     if unknown:
-        raise SpecError({key: ["unknown secret; choose from " + ", ".join(sorted(allowed))]
-                         for key in unknown})  # fmt: skip
+        choose = "unknown secret; choose from " + ", ".join(sorted(allowed_keys))
+        raise SpecError({key: [choose] for key in unknown})
     errors = {
-        key: ["must be at most 4096 characters without line breaks"]
+        key: [f"must be at most {MAX_SECRET} characters without line breaks"]
         for key, value in values.items()
-        if not isinstance(value, str) or len(value) > 4096 or "\n" in value
+        if not isinstance(value, str) or len(value) > MAX_SECRET or "\n" in value
     }
     if errors:
         raise SpecError(errors)
     changed = []
-    with transaction.atomic():
-        for key, value in sorted(values.items()):
-            value = value.strip()
-            if value:
-                HubSecret.objects.update_or_create(
-                    hub=hub, key=key, defaults={"value": value, "updated_at": timezone.now()}
-                )
-            elif not HubSecret.objects.filter(hub=hub, key=key).delete()[0]:
-                continue
-            changed.append(key)
-        if changed:
-            # Which secrets changed, never their values.
-            audit.record(by, hub, "hub.secrets", comment=", ".join(changed))
-    return changed
+    for key, value in sorted(values.items()):
+        value = value.strip()
+        if value:
+            HubSecret.objects.update_or_create(
+                hub=hub, key=key, defaults={"value": value, "updated_at": timezone.now()}
+            )
+        elif not HubSecret.objects.filter(hub=hub, key=key).delete()[0]:
+            continue
+        changed.append(key)
+    retried = None
+    if changed:
+        # Which secrets changed, never their values.
+        audit.record(by, hub, "hub.secrets", comment=", ".join(changed))
+        retried = _retry_failed_apply(hub, by=by)
+    return SecretsSaved(changed=changed, retried=retried)
+
+
+def _retry_failed_apply(hub: Hub, *, by: Any) -> Deployment | None:
+    """Run the hub's latest deployment again if it is a failed apply (it may have lacked them)."""
+    latest = hub.deployments.first()
+    if (
+        latest is None
+        or latest.state != DeploymentState.FAILED
+        or latest.action != Deployment.Action.APPLY
+    ):
+        return None
+    retry_deployment(latest, by=by)
+    return latest
+
+
+# --- what a deployment's end means for its hub -----------------------------------------
+
+
+def retry_deployment(deployment: Deployment, *, by: Any) -> Deployment:
+    """A failed deployment queued afresh; its hub back in progress."""
+    deployment = Deployment.objects.select_related("hub", "revision").get(pk=deployment.pk)
+    transitions.move(
+        deployment,
+        DeploymentState.QUEUED,
+        by=by,
+        action="deployment.retried",
+        attempts=0,
+        error="",
+        not_before=None,
+        finished_at=None,
+        heartbeat_at=timezone.now(),
+    )
+    who = by.get_username() if by is not None and by.is_authenticated else "the portal"
+    deployment.add_log(f"Retried by {who}.", step="queued")
+    if deployment.action == Deployment.Action.DECOMMISSION:
+        hub_state = HubState.DECOMMISSIONING
+    elif deployment.revision.number == 1:
+        hub_state = HubState.PROVISIONING
+    else:
+        hub_state = HubState.UPDATING
+    if deployment.hub.state == HubState.FAILED:
+        follow_deployment(
+            deployment, hub_state, by=by, comment=f"deployment {deployment.pk} retried"
+        )
+    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
+    return deployment
+
+
+def deployment_finished(deployment: Deployment, *, succeeded: bool, by: Any, comment: str) -> None:
+    """The hub follows its deployment: active (or removed) when it succeeded, else failed."""
+    if not succeeded:
+        target = HubState.FAILED
+    elif deployment.action == Deployment.Action.DECOMMISSION:
+        target = HubState.DECOMMISSIONED
+    else:
+        target = HubState.ACTIVE
+    follow_deployment(deployment, target, by=by, comment=comment)
+
+
+def follow_deployment(deployment: Deployment, target: str, *, by: Any, comment: str) -> None:
+    """Move the deployment's hub to `target`, unless another change has moved it on.
+
+    A hub removed while its update waited for a merge stays removed; the
+    deployment's log says so rather than the late update reviving it.
+    """
+    hub = Hub.objects.get(pk=deployment.hub_id)
+    if hub.state == target:
+        return
+    if not allowed("hub", hub.state, target):
+        deployment.add_log(
+            f"The hub is {hub.get_state_display().lower()}; it stays so.",
+            step="hub",
+            level="warning",
+        )
+        return
+    transitions.move(hub, target, by=by, action=f"hub.{target}", comment=comment)

@@ -109,6 +109,10 @@ class Deployment(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("provisioning:deployment", args=[self.pk])
 
+    def add_log(self, message: str, *, step: str = "", level: str = "info") -> None:
+        """Append one line to the deployment's step log."""
+        DeploymentLogEntry.objects.create(deployment=self, message=message, step=step, level=level)
+
 
 class DeploymentLogEntry(models.Model):
     """One line of a deployment's step log. Append-only."""

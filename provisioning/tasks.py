@@ -23,10 +23,13 @@ from django.utils import timezone
 
 from hubs.states import DeploymentState, IllegalTransition
 from provisioning import deployments
-from provisioning.actions import log
 from provisioning.deploy.backends import get_backend
-from provisioning.deploy.backends.base import DeployError
-from provisioning.models import Deployment
+from provisioning.deploy.backends.gitops import maintain
+from provisioning.deploy.errors import DeployError
+from provisioning.deploy.git import GitError
+from provisioning.events import run_schedule
+from provisioning.fleet.drift import check_target
+from provisioning.models import Deployment, DeployTarget
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +88,14 @@ def run_deployment(self: Any, deployment_id: int) -> str:
     if deployment is None:
         logger.info("deployment %s is not queued or not due; nothing to do", deployment_id)
         return "skipped"
-    log(
-        deployment,
+    deployment.add_log(
         f"Picked up by worker {socket.gethostname()} (pid {os.getpid()}), "
         f"attempt {deployment.attempts}.",
         step="claimed",
     )
 
     def step(message: str, *, step: str = "", level: str = "info") -> None:
-        log(deployment, message, step=step, level=level)
+        deployment.add_log(message, step=step, level=level)
 
     try:
         backend = get_backend(deployment.backend)
@@ -112,7 +114,7 @@ def run_deployment(self: Any, deployment_id: int) -> str:
         countdown = backoff(deployment.attempts)
         deployments.schedule_retry(deployment, exc.message, countdown=countdown)
         if exc.detail:
-            log(deployment, exc.detail, step="retry", level="output")
+            deployment.add_log(exc.detail, step="retry", level="output")
         if self.request.is_eager:
             # Run in-process (tests): nothing would deliver a delayed retry;
             # the row says when it is due and the sweeper would re-send it.
@@ -148,7 +150,7 @@ def poll_pull_requests() -> int:
             continue
 
         def step(message: str, *, step: str = "", level: str = "info", d: Any = deployment) -> None:
-            log(d, message, step=step, level=level)
+            d.add_log(message, step=step, level=level)
 
         try:
             state = poll(deployment, step)
@@ -160,19 +162,11 @@ def poll_pull_requests() -> int:
                 deployments.mark_succeeded(deployment, comment="Merged (found by polling).")
                 finished += 1
             elif state == "closed":
-                deployments.mark_failed(deployment, closed_message(deployment))
+                deployments.mark_failed(deployment, deployments.closed_message(deployment))
                 finished += 1
         except IllegalTransition:
             continue  # a webhook got there first
     return finished
-
-
-def closed_message(deployment: Deployment) -> str:
-    what = f"pull request #{deployment.pr_number}" if deployment.pr_number else "branch"
-    return (
-        f"The {what} was closed without merging, so the change was not deployed. "
-        "Retry the deployment to propose it again."
-    )
 
 
 @shared_task(acks_late=True)
@@ -184,8 +178,6 @@ def sweep_deployments() -> int:
 @shared_task(acks_late=True)
 def maintain_clones() -> int:
     """Pack the persistent clones' objects (deployments never pay for a repack)."""
-    from provisioning.deploy.backends.gitops import maintain
-    from provisioning.models import DeployTarget
 
     packed = 0
     for target in DeployTarget.objects.all():
@@ -199,9 +191,6 @@ def maintain_clones() -> int:
 @shared_task(acks_late=True)
 def check_drift() -> int:
     """Record which hubs' files in their deploy repository were changed by hand."""
-    from provisioning.deploy.git import GitError
-    from provisioning.fleet.drift import check_target
-    from provisioning.models import DeployTarget
 
     drifted = 0
     for target in DeployTarget.objects.all():
@@ -215,6 +204,5 @@ def check_drift() -> int:
 @shared_task(acks_late=True)
 def event_schedule() -> dict[str, list[str]]:
     """Pre-warm event hubs about to start; remove those whose event is long over."""
-    from provisioning.events import run_schedule
 
     return run_schedule()

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from hubs import actions
-from hubs.models import Hub, HubRequest
+from hubs.models import Cluster, Hub, HubRequest, Offering
 from hubs.permissions import REVIEWERS_GROUP
 from hubs.states import HubState
 
@@ -62,6 +62,17 @@ def second_reviewer(db: None) -> User:
 @pytest.fixture
 def operator(db: None) -> User:
     return make_user("olive", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def helm_cluster(catalog: None) -> Cluster:
+    """A cluster in helm mode that the education tier runs on."""
+    helm = Cluster.objects.create(
+        slug="k3d-local", name="Local", provider="kubeconfig", base_domain="hubs.localhost",
+        deploy_mode=Cluster.DeployMode.HELM,
+    )  # fmt: skip
+    Offering.objects.get(slug="education").clusters.add(helm)
+    return helm
 
 
 def client_for(user: User | None) -> Client:

@@ -12,7 +12,6 @@ any other top-level field is refused with 400 naming it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -40,6 +39,7 @@ from hubs.api.serializers import (
     RequestSerializer,
 )
 from hubs.models import Cluster, HubRequest, Offering, UserImage
+from hubs.spec import SPEC_KEYS, patched
 from hubs.states import RequestState
 
 # --- the catalog -------------------------------------------------------------
@@ -94,7 +94,7 @@ def split_body(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split `body` into (spec fields, checked options); refuse any other field."""
     names = set(options().fields)
-    allowed = (names | actions.SPEC_KEYS) if spec else names
+    allowed = (names | SPEC_KEYS) if spec else names
     unknown = sorted(set(body) - allowed)
     if unknown:
         expected = ", ".join(sorted(names))
@@ -210,30 +210,16 @@ def request_detail(request: Request, pk: int) -> Response:
         if hub_request.requester_id != request.user.pk:
             raise PermissionDenied("Only the requester can edit a request.")
         changes, options = split_body(json_object(request), EditOptions, spec=True)
-        spec = None
-        if changes:
-            spec = {**hub_request.spec, **changes}
-            spec = {key: value for key, value in spec.items() if value is not None}
+        spec = patched(hub_request.spec, changes) if changes else None
         actions.update_request(hub_request, by=request.user, spec=spec, notes=options.get("notes"))
     return _detail(request, pk)
 
 
-ACTIONS: dict[str, tuple[Callable[[HubRequest, Any, str], object], bool]] = {
-    # name: (the action, whether it takes a comment)
-    "submit": (lambda r, by, comment: actions.submit_request(r, by=by), False),
-    "approve": (lambda r, by, comment: actions.approve_request(r, by=by, comment=comment), True),
-    "reject": (lambda r, by, comment: actions.reject_request(r, by=by, comment=comment), True),
-    "request-changes": (
-        lambda r, by, comment: actions.request_changes(r, by=by, comment=comment),
-        True,
-    ),
-    "withdraw": (lambda r, by, comment: actions.withdraw_request(r, by=by, comment=comment), True),
-}
-
-
 @extend_schema(
     parameters=[
-        OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(ACTIONS))
+        OpenApiParameter(
+            "action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(actions.REQUEST_ACTIONS)
+        )
     ],
     request=ActionBody,
     responses=RequestDetailSerializer,
@@ -252,13 +238,13 @@ def request_action(request: Request, pk: int, action: str) -> Response:
     `comment` is optional except for request-changes. A move the request's state
     does not allow answers 409 with the current `state`.
     """
-    if action not in ACTIONS:
-        raise NotFound(f"No such action; choose from {', '.join(ACTIONS)}.")
-    run, takes_comment = ACTIONS[action]
+    if action not in actions.REQUEST_ACTIONS:
+        raise NotFound(f"No such action; choose from {', '.join(actions.REQUEST_ACTIONS)}.")
+    move = actions.REQUEST_ACTIONS[action]
     hub_request = _visible_request(request, pk)
     body = json_object(request)
-    if not takes_comment and "comment" in body:
+    if not move.takes_comment and "comment" in body:
         raise ValidationError({"comment": [f"{action} takes no comment."]})
     _, options = split_body(body, ActionBody, spec=False)
-    run(hub_request, request.user, options["comment"])
+    move.run(hub_request, request.user, options["comment"])
     return _detail(request, pk)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from provisioning.deploy.backends.base import DeployError
+from provisioning.deploy.errors import DeployError
 
 # Messages from git that mean "try again later": the network or the remote
 # was briefly unavailable. Anything matching PERMANENT needs a person.

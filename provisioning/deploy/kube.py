@@ -26,7 +26,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import load_kube_config_from_dict
 
-from provisioning.deploy.backends.base import DeployError
+from provisioning.deploy.errors import DeployError
 
 if TYPE_CHECKING:
     from hubs.models import Cluster

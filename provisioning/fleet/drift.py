@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from hubs.models import Hub, HubRevision
 from hubs.states import HubState
-from provisioning.deploy.forges.base import get_forge
+from provisioning.deploy.forges import get_forge
 from provisioning.deploy.git import Git, auth_config
 from provisioning.layout import cluster_yaml, paths
 from provisioning.layout.cluster_file import ENTRY_KEYS

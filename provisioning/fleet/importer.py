@@ -24,9 +24,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from hubs import audit
-from hubs.models import Cluster, Hub, HubRevision, Offering
+from hubs.models import Cluster, Hub, Offering
 from hubs.spec import DNS_LABEL, HOSTNAME
-from hubs.states import HUB_LIVE, HubState
+from hubs.states import HUB_LIVE
+from provisioning import lifecycle, revisions
 from provisioning.fleet.drift import differences
 from provisioning.layout import cluster_yaml, paths
 from provisioning.models import DeployTarget
@@ -298,21 +299,14 @@ def _import_hub(
     spec = spec_from(cluster.slug, entry, rendered)
     now = timezone.now()
     if hub is None:
-        hub = Hub.objects.create(
-            name=name,
-            cluster=cluster,
+        lifecycle.adopt_hub(
+            cluster,
+            name,
+            spec=spec,
+            files=rendered.to_json(),
             display_name=display_name,
             domain=domain,
-            state=HubState.ACTIVE,
-            spec=spec,
-            current_revision=1,
-            imported=True,
-            drift_checked_at=now,
         )
-        HubRevision.objects.create(
-            hub=hub, number=1, spec=spec, files=rendered.to_json(), reason="imported"
-        )
-        audit.record(None, hub, "hub.imported", to_state=hub.state)
         report.hubs_created.append(label)
         return
     current = next((r for r in hub.revisions.all() if r.number == hub.current_revision), None)
@@ -332,18 +326,17 @@ def _import_hub(
         hub.save(update_fields=["drift", "drift_checked_at"])
         report.drifted.append(f"{label}: {'; '.join(found)}")
         return
-    number = hub.current_revision + 1
-    HubRevision.objects.create(
-        hub=hub, number=number, spec=spec, files=rendered.to_json(), reason="re-imported"
-    )
-    Hub.objects.filter(pk=hub.pk).update(
-        current_revision=number,
-        display_name=display_name,
-        domain=domain,
+    revisions.record(
+        hub,
         spec=spec,
-        drift={},
-        drift_checked_at=now,
-        updated_at=now,
+        files=rendered.to_json(),
+        author=None,
+        reason="re-imported",
+        fields={
+            "display_name": display_name,
+            "domain": domain,
+            "drift": {},
+            "drift_checked_at": now,
+        },
     )
-    audit.record(None, hub, "hub.revision", comment=f"r{number}: re-imported")
     report.hubs_updated.append(label)

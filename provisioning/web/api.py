@@ -10,20 +10,21 @@ API's (hubs/api/views.py): JSON objects only, unknown fields refused with 400.
 from __future__ import annotations
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.decorators import api_view, parser_classes
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hubs.api.views import json_object, split_body
 from hubs.models import Hub, HubRequest, HubSecret
-from hubs.permissions import can_manage_hub, can_view_hub, find_hub, is_reviewer, visible_hubs
-from provisioning import deployments, lifecycle
+from hubs.permissions import can_manage_hub, can_retry_deployment, visible_hubs
+from hubs.spec import patched
+from provisioning import lifecycle
 from provisioning.models import Deployment
+from provisioning.web.access import visible_deployment, visible_hub
 from provisioning.web.serializers import (
     CHANGE_NEEDS_REVIEW,
     ChangeRequestedSerializer,
@@ -58,16 +59,9 @@ class HubList(generics.ListAPIView[Hub]):
         )
 
 
-def _visible_hub(request: Request, cluster: str, name: str) -> Hub:
-    hub = find_hub(cluster, name)
-    if hub is None or not can_view_hub(request.user, hub):
-        raise NotFound("No such hub.")
-    return hub
-
-
 def _managed_hub(request: Request, cluster: str, name: str) -> Hub:
     """The hub, if `request.user` may change it; checked before the body is read."""
-    hub = _visible_hub(request, cluster, name)
+    hub = visible_hub(request.user, cluster, name)
     if not can_manage_hub(request.user, hub):
         raise PermissionDenied("Only the hub's leads and operators can change it.")
     return hub
@@ -75,7 +69,7 @@ def _managed_hub(request: Request, cluster: str, name: str) -> Hub:
 
 def _accepted(request: Request, deployment: Deployment) -> Response:
     """The deployment a change queued, as deployment_detail shows it."""
-    deployment = _visible_deployment(request, deployment.pk)
+    deployment = visible_deployment(request.user, deployment.pk)
     return Response(DeploymentDetailSerializer(deployment).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -103,11 +97,10 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     `detail` and that `request` (its `state` says whether it waits for review).
     """
     if request.method != "PATCH":
-        return Response(HubDetailSerializer(_visible_hub(request, cluster, name)).data)
+        return Response(HubDetailSerializer(visible_hub(request.user, cluster, name)).data)
     hub = _managed_hub(request, cluster, name)
     changes, options = split_body(json_object(request), HubEditOptions, spec=True)
-    spec = {**hub.spec, **changes}
-    spec = {key: value for key, value in spec.items() if value is not None}
+    spec = patched(hub.spec, changes)
     outcome = lifecycle.update_hub(hub, spec, by=request.user, reason=options["reason"] or "edited")
     if isinstance(outcome, HubRequest):
         return Response(
@@ -165,23 +158,11 @@ def hub_secrets(request: Request, cluster: str, name: str) -> Response:
     return Response(SecretsSerializer({"set": keys}).data)
 
 
-def _visible_deployment(request: Request, pk: int) -> Deployment:
-    deployment = get_object_or_404(
-        Deployment.objects.select_related(
-            "hub__cluster", "hub__request", "hub__community", "revision"
-        ),
-        pk=pk,
-    )
-    if not can_view_hub(request.user, deployment.hub):
-        raise NotFound("No such deployment.")
-    return deployment
-
-
 @extend_schema(responses=DeploymentDetailSerializer)
 @api_view(["GET"])
 def deployment_detail(request: Request, pk: int) -> Response:
     """A deployment: state, branch, commit, pull request and its step log."""
-    deployment = _visible_deployment(request, pk)
+    deployment = visible_deployment(request.user, pk)
     return Response(DeploymentDetailSerializer(deployment).data)
 
 
@@ -190,9 +171,9 @@ def deployment_detail(request: Request, pk: int) -> Response:
 def deployment_retry(request: Request, pk: int) -> Response:
     """Queue a failed deployment again (staff and reviewers only)."""
     user = request.user
-    if not (user.is_staff or is_reviewer(user)):
+    if not can_retry_deployment(user):
         raise PermissionDenied("Only staff can retry a deployment.")
-    deployment = _visible_deployment(request, pk)
-    deployments.retry_deployment(deployment, by=user)
-    deployment = _visible_deployment(request, pk)
+    deployment = visible_deployment(request.user, pk)
+    lifecycle.retry_deployment(deployment, by=user)
+    deployment = visible_deployment(request.user, pk)
     return Response(DeploymentDetailSerializer(deployment).data, status=status.HTTP_202_ACCEPTED)

@@ -1,4 +1,4 @@
-"""API endpoints for hubs and deployments, included under /api/v1/ by hubs/api/urls.py."""
+"""API endpoints for hubs and deployments, under /api/v1/ (portal/urls.py)."""
 
 from __future__ import annotations
 

@@ -1,37 +1,276 @@
-"""Deployment pages: a small status page and its live log (an htmx partial)."""
+"""Pages of hubs and their deployments: list, detail, change, roll back, remove, secrets,
+a deployment's live log, and the operators' dashboard.
+
+Views check access (hubs/permissions.py) and call provisioning/lifecycle.py,
+the same functions the hub API next door (api.py) calls, so a rule holds in
+the browser and for scripts alike.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from hubs.permissions import can_view_hub, is_reviewer
-from hubs.states import DEPLOYMENT_ACTIVE, IllegalTransition
-from provisioning import deployments
+from hubs import permissions
+from hubs.forms import RequestForm
+from hubs.models import Hub, HubRequest
+from hubs.spec import SpecError
+from hubs.states import DEPLOYMENT_ACTIVE, HubState, IllegalTransition, RequestState
+from hubs.validation import validate_spec
+from hubs.views import filters_query
+from provisioning import lifecycle
+from provisioning.deploy.backends.gitops import show_commit
 from provisioning.models import Deployment
+from provisioning.render.renderer import context_for
+from provisioning.render.renderer import render as render_files
+from provisioning.web.access import visible_deployment, visible_hub
+from provisioning.web.forms import DecommissionForm, SecretsForm
 
 
-def _deployment(request: HttpRequest, pk: int) -> Deployment:
-    deployment = get_object_or_404(
-        Deployment.objects.select_related(
-            "hub__cluster__deploy_target", "hub__request", "hub__community", "revision"
-        ),
-        pk=pk,
+@login_required
+def hub_list(request: HttpRequest) -> HttpResponse:
+    hubs = permissions.visible_hubs(request.user)
+    state = request.GET.get("state", "")
+    if state:
+        hubs = hubs.filter(state=state)
+    page = Paginator(hubs.order_by("cluster__slug", "name", "pk"), 100).get_page(
+        request.GET.get("page")
     )
-    # Not found rather than forbidden: do not confirm that someone else's exists.
-    if not can_view_hub(request.user, deployment.hub):
-        raise Http404("No such deployment.")
-    return deployment
+    return render(
+        request,
+        "hubs/hub_list.html",
+        {
+            "page": page,
+            "state": state,
+            "states": HubState.choices,
+            "query": filters_query(request.GET),
+        },
+    )
+
+
+@login_required
+def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    hub = visible_hub(request.user, cluster, name)
+    deployments = list(
+        hub.deployments.select_related("revision", "requested_by", "hub__cluster__deploy_target")[
+            :20
+        ]
+    )
+    latest = deployments[0] if deployments else None
+    return render(
+        request,
+        "hubs/hub_detail.html",
+        {
+            "hub": hub,
+            "deployments": deployments,
+            "latest": latest,
+            # The latest deployment's log, live while it runs (htmx polls the partial).
+            "deployment": latest,
+            "entries": latest.log.all() if latest else [],
+            "live": latest is not None and latest.state in DEPLOYMENT_ACTIVE,
+            "diff": commit_diff(latest) if latest else "",
+            "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
+            "can_manage": permissions.can_manage_hub(request.user, hub),
+            "secrets": sorted(hub.secrets.values_list("key", flat=True)),
+        },
+    )
+
+
+@login_required
+def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """The hub as one values file for the Zero to JupyterHub chart (the `z2jh` layout).
+
+    For running the hub elsewhere, or comparing: secrets are referenced from a
+    Kubernetes Secret, never included.
+    """
+    hub = visible_hub(request.user, cluster, name)
+    try:
+        checked = validate_spec(hub.spec, hub=hub)
+    except SpecError as exc:
+        problems = "; ".join(exc.lines())
+        messages.error(
+            request,
+            f"This hub's spec is not complete enough to export ({problems}). Hubs adopted "
+            "from a repository keep their own files instead.",
+        )
+        return redirect(hub)
+    rendered = render_files(checked.spec, context_for(checked), "z2jh")
+    return HttpResponse(
+        rendered.files["values.yaml"],
+        content_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{hub.name}.values.yaml"'},
+    )
+
+
+def _managed_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
+    hub = visible_hub(request.user, cluster, name)
+    if not permissions.can_manage_hub(request.user, hub):
+        raise PermissionDenied("Only the hub's leads and operators can change it.")
+    return hub
+
+
+@login_required
+def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Change a live hub: a new revision, deployed at once."""
+    hub = _managed_hub(request, cluster, name)
+    if not hub.has_spec:
+        messages.info(
+            request,
+            "This hub was adopted from the deploy repository and its files are its own; change "
+            "them there (the portal notices the drift) or ask the operators.",
+        )
+        return redirect(hub)
+    fixed = {"name": hub.name, "cluster": hub.cluster.slug}
+    if request.method == "POST":
+        form = RequestForm(request.POST)
+        form.fix(**fixed)
+        if form.is_valid():
+            try:
+                outcome = lifecycle.update_hub(
+                    hub, form.spec(), by=request.user, reason="changed in the portal"
+                )
+            except SpecError as exc:
+                form.add_spec_errors(exc)
+            except IllegalTransition as exc:
+                form.add_error(None, str(exc))
+            else:
+                if isinstance(outcome, HubRequest):
+                    return _after_change_request(request, outcome)
+                messages.success(request, f"Revision r{outcome.revision.number} is being deployed.")
+                return redirect(hub)
+    else:
+        form = RequestForm(initial=RequestForm.initial_from(hub.spec))
+        form.fix(**fixed)
+    return render(
+        request, "hubs/request_form.html", {"form": form, "hub": hub, "hub_request": None}
+    )
+
+
+def _after_change_request(request: HttpRequest, change: HubRequest) -> HttpResponse:
+    if change.state == RequestState.APPROVED:
+        messages.success(request, "Approved at once (the new tier needs no review) and deploying.")
+        return redirect(change.target_hub or change)
+    messages.info(
+        request,
+        "This change goes beyond what the hub's tier allows, so it needs review: it was sent "
+        "to the reviewers as a request. The hub stays as it is until they approve it.",
+    )
+    return redirect(change)
+
+
+@login_required
+@require_POST
+def hub_rollback(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    hub = _managed_hub(request, cluster, name)
+    try:
+        number = int(request.POST.get("revision", ""))
+        deployment = lifecycle.rollback_hub(hub, number, by=request.user)
+    except ValueError:
+        messages.error(request, "Choose a revision to roll back to.")
+    except SpecError as exc:
+        for line in exc.lines():
+            messages.error(request, line.removeprefix("revision: ").capitalize())
+    except IllegalTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Rolling back: revision r{deployment.revision.number} brings back r{number}.",
+        )
+    return redirect(hub)
+
+
+@login_required
+def hub_decommission(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Remove a hub, after the person confirms what happens to its users' data."""
+    hub = _managed_hub(request, cluster, name)
+    form = DecommissionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.decommission_hub(hub, by=request.user, confirm_data_loss=True)
+        except (SpecError, IllegalTransition) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "The hub is being removed.")
+        return redirect(hub)
+    return render(request, "hubs/hub_decommission.html", {"hub": hub, "form": form})
+
+
+@login_required
+def hub_secrets(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Attach the hub's OAuth client or shared password; values are never shown again."""
+    hub = _managed_hub(request, cluster, name)
+    if not lifecycle.holds_secrets(hub):
+        messages.info(request, lifecycle.GITOPS_SECRETS)
+        return redirect(hub)
+    form = SecretsForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = lifecycle.set_hub_secrets(hub, form.values(), by=request.user)
+        except (SpecError, IllegalTransition) as exc:
+            for line in exc.lines() if isinstance(exc, SpecError) else [str(exc)]:
+                messages.error(request, line)
+        else:
+            changed = ", ".join(saved.changed)
+            messages.success(request, f"Saved: {changed}." if changed else "Nothing to change.")
+            if saved.retried is not None:
+                messages.info(request, f"Deployment {saved.retried.pk} runs again with them.")
+            return redirect(hub)
+    stored = sorted(hub.secrets.values_list("key", flat=True))
+    return render(request, "hubs/hub_secrets.html", {"hub": hub, "form": form, "stored": stored})
+
+
+# --- operators -------------------------------------------------------------------------
+
+
+@login_required
+def operations(request: HttpRequest) -> HttpResponse:
+    """What needs an operator's attention: failures, stuck work, drift."""
+    if not permissions.is_operator(request.user):
+        raise PermissionDenied("Only operators see the operations dashboard.")
+    hub_states = dict(Hub.objects.values_list("state").annotate(n=Count("pk")).order_by())
+    request_states = dict(
+        HubRequest.objects.values_list("state").annotate(n=Count("pk")).order_by()
+    )
+    failed = (
+        Deployment.objects.filter(state="failed")
+        .select_related("hub__cluster", "revision")
+        .order_by("-finished_at", "-pk")[:20]
+    )
+    active = (
+        Deployment.objects.filter(state__in=("queued", "running", "awaiting_merge"))
+        .select_related("hub__cluster", "revision")
+        .order_by("created_at", "pk")[:50]
+    )
+    drifted = (
+        Hub.objects.exclude(drift={})
+        .select_related("cluster")
+        .order_by("cluster__slug", "name")[:100]
+    )
+    return render(
+        request,
+        "hubs/operations.html",
+        {
+            "hub_states": hub_states,
+            "request_states": request_states,
+            "failed": failed,
+            "active": active,
+            "drifted": drifted,
+        },
+    )
+
+
+# --- deployments ----------------------------------------------------------------
 
 
 def commit_diff(deployment: Deployment) -> str:
     """The diff of a deployment's direct commit, for people to see what changed ("" if none)."""
-    from provisioning.deploy.backends.gitops import show_commit
-
     target = deployment.hub.cluster.deploy_target
     if (
         target is None
@@ -45,7 +284,7 @@ def commit_diff(deployment: Deployment) -> str:
 
 @login_required
 def deployment(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = _deployment(request, pk)
+    deployment = visible_deployment(request.user, pk)
     return render(
         request,
         "provisioning/deployment.html",
@@ -62,7 +301,7 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def deployment_log(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = _deployment(request, pk)
+    deployment = visible_deployment(request.user, pk)
     return render(
         request,
         "provisioning/partials/deployment_log.html",
@@ -78,12 +317,12 @@ def deployment_log(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def deployment_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff run a failed deployment again (the same as POST /api/v1/deployments/{id}/retry/)."""
-    deployment = _deployment(request, pk)
+    deployment = visible_deployment(request.user, pk)
     user = request.user
-    if not (user.is_staff or is_reviewer(user)):
+    if not permissions.can_retry_deployment(user):
         raise PermissionDenied("Only staff can retry a deployment.")
     try:
-        deployments.retry_deployment(deployment, by=user)
+        lifecycle.retry_deployment(deployment, by=user)
     except IllegalTransition as exc:
         messages.error(request, str(exc))
     else:

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 
-from hubs import actions
+from hubs import actions, transitions
 from hubs.audit import history
 from hubs.models import Hub, HubRequest, Offering
 from hubs.spec import SpecError
@@ -134,7 +134,7 @@ def test_it_loses_a_race_cleanly(catalog, lead, reviewer):
     actions.reject_request(request, by=reviewer, comment="no")
     # `stale` still thinks it is submitted; the conditional update catches it.
     with pytest.raises(IllegalTransition):
-        actions._transition(stale, RequestState.APPROVED)
+        transitions.move(stale, RequestState.APPROVED)
     assert HubRequest.objects.get(pk=request.pk).state == RequestState.REJECTED
 
 

@@ -5,24 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hubs.models import Cluster, Hub, HubSecret, Offering
+from hubs.models import Cluster, Hub, HubSecret
 from hubs.states import HubState
 from provisioning.models import Deployment
 from tests.conftest import client_for, github_spec, live_hub
 from tests.hubs.test_views import form_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def helm_cluster(catalog) -> Cluster:
-    """A cluster in helm mode that the education tier runs on."""
-    helm = Cluster.objects.create(
-        slug="k3d-local", name="Local", provider="kubeconfig", base_domain="hubs.localhost",
-        deploy_mode=Cluster.DeployMode.HELM,
-    )  # fmt: skip
-    Offering.objects.get(slug="education").clusters.add(helm)
-    return helm
 
 
 def url(name: str, hub: Hub) -> str:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from hubs.models import Cluster, Community, Hub, HubRequest, HubRevision, Offering
 from hubs.states import RequestState
-from provisioning.actions import queue_deployment
+from provisioning.lifecycle import queue_deployment
 from provisioning.models import Deployment, DeployTarget
 from provisioning.render.renderer import Rendered
 

@@ -368,7 +368,7 @@ def test_it_writes_user_text_into_a_pull_request_as_plain_text(
     Hub.objects.filter(pk=hub.pk).update(
         display_name='@org/admins **urgent** <img src="x" onerror="alert(1)"> [x](javascript:1)'
     )
-    from provisioning.actions import queue_deployment
+    from provisioning.lifecycle import queue_deployment
 
     deployment = queue_deployment(hub, hub.revisions.get(number=1), by=reviewer)
     assert run_deployment.delay(deployment.pk).get() == "awaiting_merge"

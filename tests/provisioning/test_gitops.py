@@ -434,7 +434,7 @@ def test_it_notices_a_push_only_branch_merged_by_hand(
 
 def test_it_proposes_the_removal_of_a_hub(bare_repo: Path, lead: User, reviewer: User) -> None:
     from hubs.states import HubState as HS
-    from provisioning.actions import queue_deployment
+    from provisioning.lifecycle import queue_deployment
 
     target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
     cluster = make_cluster(target)
@@ -606,7 +606,7 @@ def test_it_is_not_fooled_by_a_forged_revision_marker(
     _, waiting = make_hub(cluster, "victim", requester=lead, approver=reviewer)
     evil, _ = make_hub(cluster, "evil", requester=lead, approver=reviewer, queue=False)
     Hub.objects.filter(pk=evil.pk).update(display_name=display_name)
-    from provisioning.actions import queue_deployment
+    from provisioning.lifecycle import queue_deployment
 
     forged = queue_deployment(evil, evil.revisions.get(number=1), by=reviewer)
     assert waiting is not None

@@ -28,10 +28,10 @@ from hubs.models import AuditEvent, Cluster, Hub, HubRevision, HubSecret, Offeri
 from hubs.spec import SpecError
 from hubs.states import DeploymentState, HubState
 from hubs.validation import validate_spec
-from provisioning.actions import create_revision, queue_deployment
-from provisioning.lifecycle import decommission_hub, rollback_hub
+from provisioning.lifecycle import decommission_hub, queue_deployment, rollback_hub
 from provisioning.models import Deployment
 from provisioning.render.renderer import Rendered
+from provisioning.revisions import create_revision
 from provisioning.tasks import run_deployment
 from tests.conftest import github_spec
 from tests.provisioning.fake_helm import FakeHelm, fake_helm  # noqa: F401 - fixture

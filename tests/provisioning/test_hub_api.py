@@ -220,9 +220,9 @@ def test_it_decommissions_a_hub_and_supersedes_a_queued_update(
 
 
 def test_it_sets_and_removes_secrets_without_ever_showing_them(
-    catalog: None, lead: User, reviewer: User, operator: User
+    helm_cluster: Any, lead: User, reviewer: User, operator: User
 ) -> None:
-    hub = live_hub(lead, reviewer)
+    hub = live_hub(lead, reviewer, cluster="k3d-local")
     client = api_client(lead)
     responses = []
 
@@ -260,8 +260,8 @@ def test_it_sets_and_removes_secrets_without_ever_showing_them(
     assert stored and CLIENT_SECRET not in stored  # encrypted at rest
 
 
-def test_it_refuses_secrets_it_cannot_keep(catalog: None, lead: User, reviewer: User) -> None:
-    hub = live_hub(lead, reviewer)
+def test_it_refuses_secrets_it_cannot_keep(helm_cluster: Any, lead: User, reviewer: User) -> None:
+    hub = live_hub(lead, reviewer, cluster="k3d-local")
 
     multiline = api_client(lead).put(
         url(hub, "secrets/"), {"shared_password": "a\nb"}, format="json"
@@ -273,6 +273,46 @@ def test_it_refuses_secrets_it_cannot_keep(catalog: None, lead: User, reviewer: 
     assert not HubSecret.objects.filter(hub=hub).exists()
 
 
+def test_it_refuses_over_the_api_what_the_page_refuses(
+    helm_cluster: Any, lead: User, reviewer: User
+) -> None:
+    helm_hub = live_hub(lead, reviewer, cluster="k3d-local")
+    gitops_hub = live_hub(lead, reviewer, name="other")
+
+    admin_password = api_client(lead).put(
+        url(helm_hub, "secrets/"), {"admin_password": "hunter2-hunter2"}, format="json"
+    )
+    gitops = api_client(lead).put(
+        url(gitops_hub, "secrets/"), {"oauth_client_id": CLIENT_ID}, format="json"
+    )
+
+    assert admin_password.status_code == 400
+    assert "admin_password" in admin_password.json()["errors"]
+    assert gitops.status_code == 400
+    assert "encrypted secret file" in gitops.json()["errors"][""][0]
+    assert not HubSecret.objects.exists()
+
+
+def test_it_runs_a_deployment_that_failed_for_want_of_secrets_again(
+    helm_cluster: Any, lead: User, reviewer: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    hub = live_hub(lead, reviewer, cluster="k3d-local")
+    deployment = Deployment.objects.get(hub=hub)
+    Deployment.objects.filter(pk=deployment.pk).update(state="failed", error="no secrets yet")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = api_client(lead).put(
+            url(hub, "secrets/"),
+            {"oauth_client_id": CLIENT_ID, "oauth_client_secret": CLIENT_SECRET},
+            format="json",
+        )
+
+    assert response.status_code == 200
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.QUEUED
+    assert len(callbacks) == 1  # enqueued after commit
+
+
 # --- who may do what -----------------------------------------------------------
 
 # (method, path after the hub's URL, body, answers for PERSONAS)
@@ -282,7 +322,9 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("post", "rollback/", {"revision": 1}, (401, 202, 404, 403, 202)),
     ("post", "decommission/", {"confirm_data_loss": True}, (401, 202, 404, 403, 202)),
     ("get", "secrets/", None, (401, 200, 404, 403, 200)),
-    ("put", "secrets/", {"admin_password": "hunter2-hunter2"}, (401, 200, 404, 403, 200)),
+    # A GitOps hub: its secrets are the operators' encrypted file, so even those who
+    # manage the hub are refused (400) rather than allowed (see the helm tests above).
+    ("put", "secrets/", {"oauth_client_id": "an-id"}, (401, 400, 404, 403, 400)),
 ]
 
 

@@ -18,7 +18,6 @@ from hubs import catalog as default_catalog
 from hubs.models import Cluster, Hub
 from hubs.spec import SpecError, parse_spec
 from hubs.validation import validate_spec
-from provisioning.actions import render_files
 from provisioning.render.renderer import (
     LAYOUTS,
     RenderContext,
@@ -28,6 +27,7 @@ from provisioning.render.renderer import (
     render,
     yaml_value,
 )
+from provisioning.revisions import render_files
 from tests.conftest import event_spec, github_spec
 
 GOLDEN = Path(__file__).parent / "golden"

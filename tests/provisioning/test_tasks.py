@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from hubs.models import AuditEvent, Hub
 from hubs.states import DeploymentState, HubState, IllegalTransition
-from provisioning import deployments
+from provisioning import deployments, lifecycle
 from provisioning.models import Deployment
 from provisioning.tasks import backoff, run_deployment, sweep_deployments
 from tests.provisioning.gitops_fixtures import (
@@ -136,7 +136,7 @@ def test_it_retries_a_failed_deployment_for_staff(
     assert Hub.objects.get(pk=queued.hub_id).state == HubState.FAILED
 
     with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
-        retried = deployments.retry_deployment(claimed, by=reviewer)
+        retried = lifecycle.retry_deployment(claimed, by=reviewer)
 
     assert retried.state == DeploymentState.QUEUED
     assert (retried.attempts, retried.error) == (0, "")
@@ -145,7 +145,7 @@ def test_it_retries_a_failed_deployment_for_staff(
     event = AuditEvent.objects.get(action="deployment.retried")
     assert event.actor == reviewer
     with pytest.raises(IllegalTransition):
-        deployments.retry_deployment(retried, by=reviewer)
+        lifecycle.retry_deployment(retried, by=reviewer)
 
 
 def test_it_finishes_a_deployment_once(queued: Deployment) -> None:

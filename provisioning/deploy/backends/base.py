@@ -6,26 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from provisioning.deploy.errors import DeployError
+
 if TYPE_CHECKING:
     from hubs.models import HubRevision
     from provisioning.models import Deployment
     from provisioning.render.renderer import Rendered
-
-
-class DeployError(Exception):
-    """A deployment step failed.
-
-    `permanent` errors (bad credentials, refused push, invalid config) fail the
-    deployment with `message` shown to a person; transient ones (network, 5xx,
-    timeouts, a locked clone) are retried with backoff.
-    """
-
-    def __init__(self, message: str, *, permanent: bool, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        # e.g. the tail of a subprocess's stderr, shown under the message
-        self.detail = detail
 
 
 # Log a line to the deployment's step log: log(message, step=..., level=...).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from provisioning.deploy.backends.base import DeployError
+from provisioning.deploy.errors import DeployError
 
 if TYPE_CHECKING:
     from provisioning.models import DeployTarget
@@ -67,16 +67,3 @@ class Forge:
 
     def get(self, number: int) -> PullRequest:
         raise NotImplementedError
-
-
-def get_forge(target: DeployTarget) -> Forge | None:
-    """The forge client for a deploy target, or None for push-only targets."""
-    if target.forge == "github":
-        from provisioning.deploy.forges.github import GitHub
-
-        return GitHub(target)
-    if target.forge == "gitlab":
-        from provisioning.deploy.forges.gitlab import GitLab
-
-        return GitLab(target)
-    return None

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hubs.models import Hub
-from provisioning.deploy.backends.base import DeployError
+from provisioning.deploy.errors import DeployError
 from provisioning.deploy.git import GitError
 from provisioning.fleet.drift import check_checkout, check_target
 from provisioning.models import DeployTarget

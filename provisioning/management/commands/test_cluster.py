@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hubs.models import Cluster
 from provisioning.deploy import kube
-from provisioning.deploy.backends.base import DeployError
+from provisioning.deploy.errors import DeployError
 
 
 class Command(BaseCommand):

@@ -25,7 +25,6 @@ from django.views.decorators.http import require_POST
 from hubs.states import DeploymentState, IllegalTransition
 from provisioning import deployments
 from provisioning.models import Deployment, DeployTarget
-from provisioning.tasks import closed_message
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def _finish(target: DeployTarget, branch: str, merged: bool, number: int | None)
             if merged:
                 deployments.mark_succeeded(deployment, comment="Merged (webhook).")
             else:
-                deployments.mark_failed(deployment, closed_message(deployment))
+                deployments.mark_failed(deployment, deployments.closed_message(deployment))
             moved += 1
         except IllegalTransition:
             continue  # the poller got there first

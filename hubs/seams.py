@@ -1,0 +1,40 @@
+"""The domain's way out to the provisioning pipeline above it, installed at start-up.
+
+The domain (hubs/) must not import provisioning/ (import-linter keeps it so:
+`make lint`), yet approving a request creates a hub whose files must be
+rendered and deployed. provisioning's AppConfig.ready() installs its
+lifecycle module here; the domain calls through this seam without knowing
+where the work is done.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from hubs.models import Hub, HubRequest
+    from hubs.validation import Checked
+
+
+class Provisioner(Protocol):
+    def create_hub(self, request: HubRequest, checked: Checked, *, by: Any) -> Hub:
+        """Create the hub an approved request asked for, render it and queue its deployment."""
+
+    def apply_change(self, hub: Hub, checked: Checked, *, by: Any, reason: str) -> Any:
+        """Deploy `checked` to a live hub as its next revision."""
+
+
+_provisioner: Provisioner | None = None
+
+
+def install(provisioner: Provisioner) -> None:
+    global _provisioner
+    _provisioner = provisioner
+
+
+def provisioner() -> Provisioner:
+    if _provisioner is None:
+        raise ImproperlyConfigured("provisioning is not installed (INSTALLED_APPS)")
+    return _provisioner

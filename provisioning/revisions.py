@@ -1,0 +1,129 @@
+"""Hub revisions: the one place a revision is rendered, numbered and recorded.
+
+A revision is an immutable snapshot of a hub's spec and the files rendered
+from it. Approval, a change, a rollback, an event's pre-warm and an import
+all make their revision here, so numbering, the checks on the files and the
+hub fields that follow the spec are decided once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hubs import audit
+from hubs.models import Cluster, Hub, HubRevision, Offering
+from hubs.spec import SpecError, parse_spec
+from hubs.validation import Checked
+from provisioning.render.renderer import RenderError, context_for, render
+from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
+
+
+def layout_for(cluster: Cluster) -> str:
+    """GitOps clusters get the 2i2c layout, helm clusters a z2jh values.yaml."""
+    return "2i2c" if cluster.deploy_mode == Cluster.DeployMode.GITOPS else "z2jh"
+
+
+def render_files(hub: Hub, checked: Checked, **extra: Any) -> dict[str, Any]:
+    """What a revision deploys (HubRevision.files): Rendered.to_json() for the hub's cluster.
+
+    The files are checked against the charts' schemas before they are stored;
+    `extra` reaches the templates (e.g. `placeholder_replicas` for a pre-warm).
+    """
+    try:
+        rendered = render(checked.spec, context_for(checked, **extra), layout_for(hub.cluster))
+        validate_rendered(rendered)
+    except ConfigError as exc:
+        # Not the requester's fault: the templates made something the chart
+        # refuses. Nothing is stored; the request stays where it was.
+        raise SpecError(
+            {
+                "": [
+                    f"the generated configuration is invalid ({line}); tell the operators"
+                    for line in exc.lines()
+                ]
+            }
+        ) from exc
+    except (RenderError, UpstreamMissing) as exc:
+        raise SpecError(
+            {"": [f"the configuration could not be generated: {exc}; tell the operators"]}
+        ) from exc
+    return rendered.to_json()
+
+
+def next_number(hub: Hub) -> int:
+    """The number the hub's next revision takes."""
+    return hub.current_revision + 1
+
+
+def hub_fields(hub: Hub, spec: dict[str, Any]) -> dict[str, Any]:
+    """The Hub columns that follow its spec (for lists and filters), from `spec`.
+
+    A partial spec (a hub adopted from a repository) gives what it has.
+    """
+    fields: dict[str, Any] = {"spec": spec}
+    try:
+        parsed = parse_spec(spec)
+    except SpecError:
+        for key in ("display_name", "domain"):
+            if isinstance(spec.get(key), str):
+                fields[key] = spec[key][: 253 if key == "domain" else 100]
+        return fields
+    fields["display_name"] = parsed.display_name
+    fields["domain"] = parsed.domain or hub.cluster.hub_domain(parsed.name)
+    offering = Offering.objects.filter(slug=parsed.offering).first()
+    if offering is not None:
+        fields["offering"] = offering
+    fields["event_start"] = parsed.event.start if parsed.event else None
+    fields["event_end"] = parsed.event.end if parsed.event else None
+    return fields
+
+
+@transaction.atomic
+def record(
+    hub: Hub,
+    *,
+    spec: dict[str, Any],
+    files: dict[str, Any],
+    author: Any,
+    reason: str,
+    fields: dict[str, Any] | None = None,
+) -> HubRevision:
+    """Store the hub's next revision and make it the current one.
+
+    The hub's columns follow `spec` (`fields` overrides them, e.g. an imported
+    hub's display name from its cluster.yaml entry).
+    """
+    number = next_number(hub)
+    revision = HubRevision.objects.create(
+        hub=hub,
+        number=number,
+        spec=spec,
+        files=files,
+        author=author if author is not None and author.is_authenticated else None,
+        reason=reason[:200],
+    )
+    columns = {**hub_fields(hub, spec), **(fields or {})}
+    Hub.objects.filter(pk=hub.pk).update(
+        current_revision=number, updated_at=timezone.now(), **columns
+    )
+    hub.current_revision = number
+    for key, value in columns.items():
+        setattr(hub, key, value)
+    audit.record(author, hub, "hub.revision", comment=f"r{number}: {reason}")
+    return revision
+
+
+def create_revision(
+    hub: Hub, checked: Checked, *, author: Any, reason: str, **extra: Any
+) -> HubRevision:
+    """Render `checked` for the hub and record it as its next revision."""
+    return record(
+        hub,
+        spec=checked.spec.dump(),
+        files=render_files(hub, checked, **extra),
+        author=author,
+        reason=reason,
+    )
