@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -24,6 +23,7 @@ from hubs.models import Cluster, Hub, HubRequest, Offering, RequestComment, Requ
 from hubs.spec import SLUG, SpecError, check_draft
 from hubs.states import REQUEST_EDITABLE, IllegalTransition, RequestState, check
 from hubs.validation import Checked, validate_spec
+from portal.commit import after_commit
 
 MAX_COMMENT = 5000
 MAX_NOTES = 5000
@@ -143,7 +143,7 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
         )
         request.refresh_from_db()
     else:
-        transaction.on_commit(partial(notify.request_changed, request.pk, "submitted"), robust=True)
+        after_commit(notify.request_changed, request.pk, "submitted")
     return request
 
 
@@ -169,7 +169,7 @@ def _decide(request: HubRequest, target: str, *, by: Any, comment: str, action: 
     )
     if comment:
         RequestComment.objects.create(request=request, author=by, body=comment, transition=target)
-    transaction.on_commit(partial(notify.request_changed, request.pk, target), robust=True)
+    after_commit(notify.request_changed, request.pk, target)
     return request
 
 
@@ -264,7 +264,7 @@ def withdraw_request(request: HubRequest, *, by: Any, comment: str = "") -> HubR
             request=request, author=by, body=comment, transition=RequestState.WITHDRAWN
         )
     if previous != RequestState.DRAFT:
-        transaction.on_commit(partial(notify.request_changed, request.pk, "withdrawn"), robust=True)
+        after_commit(notify.request_changed, request.pk, "withdrawn")
     return request
 
 
@@ -278,7 +278,7 @@ def add_comment(request: HubRequest, *, by: Any, body: str) -> RequestComment:
         raise SpecError({"body": ["write a comment"]})
     comment = RequestComment.objects.create(request=request, author=by, body=body)
     audit.record(by, request, "request.commented", comment=body)
-    transaction.on_commit(partial(notify.request_commented, comment.pk), robust=True)
+    after_commit(notify.request_commented, comment.pk)
     return comment
 
 

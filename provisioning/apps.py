@@ -11,6 +11,10 @@ class ProvisioningConfig(AppConfig):
         # Approving a request hands its hub to the pipeline through this seam
         # (hubs/seams.py): the domain never imports provisioning.
         from hubs import seams
-        from provisioning import lifecycle
+        from provisioning import (
+            lifecycle,
+            tasks,  # noqa: F401 - registers the tasks in every process
+        )
 
+        # (Web processes included: queue.enqueue() finds them by name in Celery's registry.)
         seams.install(lifecycle)

@@ -11,7 +11,6 @@ the sweeper call these; nothing else writes Deployment.state.
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from hubs import transitions
 from hubs.states import DeploymentState, IllegalTransition
+from portal.commit import after_commit
 from provisioning import lifecycle
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
@@ -220,5 +220,5 @@ def _requeue(deployment: Deployment) -> int:
             return 0
         message = "No worker picked this deployment up; queued it again."
     deployment.add_log(message, step="sweep", level="warning")
-    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
+    after_commit(enqueue, deployment.pk)
     return 1

@@ -12,7 +12,6 @@ the deployment state changes all call these, so every rule holds at every door.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +23,7 @@ from hubs.models import Cluster, Community, Hub, HubRequest, HubRevision, HubSec
 from hubs.spec import SpecError, check_draft
 from hubs.states import DeploymentState, HubState, allowed
 from hubs.validation import Checked, validate_spec
+from portal.commit import after_commit
 from provisioning import revisions
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
@@ -51,7 +51,7 @@ def queue_deployment(
     )
     deployment.add_log(f"Queued {action} of r{revision.number}.", step="queued")
     audit.record(by, deployment, f"deployment.{action}", to_state=deployment.state)
-    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
+    after_commit(enqueue, deployment.pk)
     return deployment
 
 
@@ -108,14 +108,9 @@ def create_hub(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
     hub = Hub.objects.create(
         name=spec.name,
         cluster=checked.cluster,
-        offering=checked.offering,
         community=community,
         request=request,
-        display_name=spec.display_name,
-        domain=checked.domain,
-        spec=spec.dump(),
-        event_start=spec.event.start if spec.event else None,
-        event_end=spec.event.end if spec.event else None,
+        **revisions.fields_from(spec, checked.cluster),
     )
     audit.record(by, hub, "hub.created", to_state=hub.state, after=hub.spec)
     revision = revisions.create_revision(
@@ -404,7 +399,7 @@ def retry_deployment(deployment: Deployment, *, by: Any) -> Deployment:
         follow_deployment(
             deployment, hub_state, by=by, comment=f"deployment {deployment.pk} retried"
         )
-    transaction.on_commit(partial(enqueue, deployment.pk), robust=True)
+    after_commit(enqueue, deployment.pk)
     return deployment
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from hubs import audit
 from hubs.models import Cluster, Hub, HubRevision, Offering
-from hubs.spec import SpecError, parse_spec
+from hubs.spec import HubSpec, SpecError, parse_spec
 from hubs.validation import Checked
 from provisioning.render.renderer import RenderError, context_for, render
 from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
@@ -58,27 +58,32 @@ def next_number(hub: Hub) -> int:
     return hub.current_revision + 1
 
 
-def hub_fields(hub: Hub, spec: dict[str, Any]) -> dict[str, Any]:
-    """The Hub columns that follow its spec (for lists and filters), from `spec`.
+def fields_from(spec: HubSpec, cluster: Cluster) -> dict[str, Any]:
+    """The Hub columns that follow its spec (for lists, filters and the schedule)."""
+    fields: dict[str, Any] = {
+        "spec": spec.dump(),
+        "display_name": spec.display_name,
+        "domain": spec.domain or cluster.hub_domain(spec.name),
+        "event_start": spec.event.start if spec.event else None,
+        "event_end": spec.event.end if spec.event else None,
+    }
+    offering = Offering.objects.filter(slug=spec.offering).first()
+    if offering is not None:
+        fields["offering"] = offering
+    return fields
 
-    A partial spec (a hub adopted from a repository) gives what it has.
-    """
-    fields: dict[str, Any] = {"spec": spec}
+
+def hub_fields(hub: Hub, spec: dict[str, Any]) -> dict[str, Any]:
+    """The Hub columns that follow `spec`; a partial spec (an adopted hub's) gives what it has."""
     try:
         parsed = parse_spec(spec)
     except SpecError:
-        for key in ("display_name", "domain"):
+        partial: dict[str, Any] = {"spec": spec}
+        for key, limit in (("display_name", 100), ("domain", 253)):
             if isinstance(spec.get(key), str):
-                fields[key] = spec[key][: 253 if key == "domain" else 100]
-        return fields
-    fields["display_name"] = parsed.display_name
-    fields["domain"] = parsed.domain or hub.cluster.hub_domain(parsed.name)
-    offering = Offering.objects.filter(slug=parsed.offering).first()
-    if offering is not None:
-        fields["offering"] = offering
-    fields["event_start"] = parsed.event.start if parsed.event else None
-    fields["event_end"] = parsed.event.end if parsed.event else None
-    return fields
+                partial[key] = spec[key][:limit]
+        return partial
+    return {**fields_from(parsed, hub.cluster), "spec": spec}
 
 
 @transaction.atomic
