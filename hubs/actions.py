@@ -204,7 +204,11 @@ def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
     checked = validate_spec(spec, hub=hub)
     _decide(request, RequestState.APPROVED, by=by, comment=comment, action="request.approved")
     seams.provisioner().apply_change(
-        hub, checked, by=by or request.requester, reason=f"change request #{request.pk} approved"
+        hub,
+        checked,
+        by=by,
+        author=request.requester,
+        reason=f"change request #{request.pk} approved",
     )
     return hub
 
@@ -290,6 +294,11 @@ class RequestAction:
     run: Callable[[HubRequest, Any, str], object]
     takes_comment: bool
     done: str  # what the page says afterwards
+
+    def done_for(self, request: HubRequest) -> str:
+        if self.done.startswith("Approved") and request.is_change:
+            return "Approved. The change is being deployed to the hub."
+        return self.done
 
 
 REQUEST_ACTIONS: dict[str, RequestAction] = {

@@ -22,8 +22,10 @@ class Provisioner(Protocol):
     def create_hub(self, request: HubRequest, checked: Checked, *, by: Any) -> Hub:
         """Create the hub an approved request asked for, render it and queue its deployment."""
 
-    def apply_change(self, hub: Hub, checked: Checked, *, by: Any, reason: str) -> Any:
-        """Deploy `checked` to a live hub as its next revision."""
+    def apply_change(
+        self, hub: Hub, checked: Checked, *, by: Any, reason: str, author: Any = None
+    ) -> Any:
+        """Deploy `checked` to a live hub as its next revision (`author` asked for it)."""
 
 
 _provisioner: Provisioner | None = None

@@ -225,7 +225,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except (IllegalTransition, PermissionDenied) as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, move.done)
+        messages.success(request, move.done_for(hub_request))
     return redirect(hub_request)
 
 

@@ -78,14 +78,16 @@ def _deploy(
     reason: str,
     spec: dict[str, Any],
     files: dict[str, Any],
+    author: Any = None,
 ) -> Deployment:
     """Move a live hub to updating and deploy `spec`/`files` as its next revision.
 
-    Deployments still queued for it are superseded by the new one.
+    `by` decides and deploys it; `author` (if not `by`) asked for it.
+    Deployments still queued for the hub are superseded by the new one.
     """
     transitions.move(hub, HubState.UPDATING, by=by, action="hub.updating", comment=reason)
     _supersede_queued(hub, by=by, reason="a newer revision replaces it")
-    revision = revisions.record(hub, spec=spec, files=files, author=by, reason=reason)
+    revision = revisions.record(hub, spec=spec, files=files, author=author or by, reason=reason)
     return queue_deployment(hub, revision, by=by)
 
 
@@ -154,6 +156,8 @@ def adopt_hub(
 
 # --- change -----------------------------------------------------------------------------
 
+CHANGED_IN_PORTAL = "changed in the portal"
+
 
 def beyond_tier(hub: Hub, checked: Checked) -> list[str]:
     """What in a change goes beyond what the hub's tier allows, in plain words ([] if nothing).
@@ -187,7 +191,9 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
         raise SpecError({"": ["nothing changed"]})
     beyond = beyond_tier(hub, checked)
     if beyond:
-        notes = f"Asked for on the hub's change page ({'; '.join(beyond)}). {reason}"
+        notes = f"Asked for on the hub's page: {'; '.join(beyond)}."
+        if reason not in ("edited", CHANGED_IN_PORTAL):
+            notes += f" {reason}"
         return create_request(
             by, checked.spec.dump(), notes=notes[:5000], submit=True, target_hub=hub
         )
@@ -195,10 +201,13 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
 
 
 @transaction.atomic
-def apply_change(hub: Hub, checked: Checked, *, by: Any, reason: str) -> Deployment:
+def apply_change(
+    hub: Hub, checked: Checked, *, by: Any, reason: str, author: Any = None
+) -> Deployment:
     """Deploy `checked` to a live hub as its next revision (the checks are the caller's).
 
-    (Also called when reviewers approve a request to change the hub.)
+    (Also called when reviewers approve a request to change the hub: `by` is
+    the reviewer, `author` the person who asked.)
     """
     before = hub.spec
     deployment = _deploy(
@@ -207,6 +216,7 @@ def apply_change(hub: Hub, checked: Checked, *, by: Any, reason: str) -> Deploym
         reason=reason,
         spec=checked.spec.dump(),
         files=revisions.render_files(hub, checked),
+        author=author,
     )
     audit.record(by, hub, "hub.edited", before=before, after=hub.spec, comment=reason)
     return deployment

@@ -133,7 +133,7 @@ def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
         if form.is_valid():
             try:
                 outcome = lifecycle.update_hub(
-                    hub, form.spec(), by=request.user, reason="changed in the portal"
+                    hub, form.spec(), by=request.user, reason=lifecycle.CHANGED_IN_PORTAL
                 )
             except SpecError as exc:
                 form.add_spec_errors(exc)

@@ -140,6 +140,9 @@ def test_it_deploys_a_reviewed_change_when_approved(
     assert hub.spec["display_name"] == "BCC Data Science"
     revision = HubRevision.objects.get(hub=hub, number=3)
     assert revision.reason == f"change request #{change.pk} approved"
+    # The lead asked for it, the reviewer approved and deployed it.
+    assert revision.author == lead
+    assert Deployment.objects.get(revision=revision).requested_by == reviewer
     assert Hub.objects.filter(name="bcc").count() == 1
 
 
