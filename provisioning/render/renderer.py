@@ -34,8 +34,11 @@ from hubs.models import HUB_SECRET_NAME
 from hubs.spec import HubSpec, split_image_reference
 from provisioning.layout import paths
 from provisioning.render.authenticators import BY_PROVIDER, NEEDS_SECRET
+from provisioning.render.deployer import WRAPPERS, ClusterValues
+from provisioning.render.inputs import InputSpec, apply_inputs, input_specs
 
 if TYPE_CHECKING:
+    from hubs.models import Cluster
     from hubs.validation import Checked
 
 LAYOUTS = ("2i2c", "z2jh")
@@ -71,6 +74,10 @@ class RenderContext:
     helm_chart: str = "basehub"
     shared_values_files: tuple[str, ...] = ("common.values.yaml",)
     secret_values_file: str = "enc-{hub}.secret.values.yaml"  # noqa: S105 - a file name
+    # Per-hub infrastructure values the cluster needs (provisioning/render/inputs.py):
+    # {dotted key: value}, written into the hub's own file as `input_specs` type them.
+    inputs: dict[str, str] = field(default_factory=dict)
+    input_specs: tuple[InputSpec, ...] = ()
     # the Kubernetes Secret the z2jh layout's hub.extraEnv refers to
     secret_name: str = HUB_SECRET_NAME
     extra: dict[str, Any] = field(default_factory=dict)
@@ -313,6 +320,15 @@ def render(
     )
     if layout == "z2jh":
         return Rendered(layout=layout, files={"values.yaml": text})
+    wraps = WRAPPERS.get(context.helm_chart, "")
+    if wraps:
+        text = wrap(text, wraps)
+    try:
+        text = apply_inputs(
+            text, context.inputs, context.input_specs, root=(wraps,) if wraps else ()
+        )
+    except ValueError as exc:
+        raise RenderError(f"the cluster's inputs cannot be written: {exc}") from exc
     own = paths.own_values_file(spec.name)
     files = [f for f in context.shared_values_files if f != own]
     files.append(own)
@@ -329,12 +345,45 @@ def render(
     return Rendered(layout=layout, files={path: text}, cluster_entry=entry)
 
 
-def context_for(checked: Checked, **extra: Any) -> RenderContext:
-    """The render context of a checked spec, from its cluster and tier rows."""
+def wrap(text: str, key: str) -> str:
+    """A values file's `text` nested under `key:` (a daskhub hub's `basehub:`).
+
+    The leading comment stays on top; every other non-empty line moves two
+    spaces right, which nests block YAML (block scalars included) one level.
+    """
+    lines = text.splitlines(keepends=True)
+    head = 0
+    while head < len(lines) and (not lines[head].strip() or lines[head].startswith("#")):
+        head += 1
+    body = [f"  {line}" if line.strip() else line for line in lines[head:]]
+    wrapped = "".join([*lines[:head], f"{key}:\n", *body])
+    if yaml.load(wrapped, Loader=_Loader) != {key: yaml.load(text, Loader=_Loader)}:  # noqa: S506
+        raise RenderError(f"the template's values could not be nested under {key}:")
+    return wrapped
+
+
+def cluster_values(cluster: Cluster) -> ClusterValues:
+    """What the deployer's build needs from a cluster row (its conventions, as import learnt)."""
+    conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
+    return ClusterValues.from_conventions(cluster.slug, conventions)
+
+
+def context_for(
+    checked: Checked, *, inputs: dict[str, str] | None = None, **extra: Any
+) -> RenderContext:
+    """The render context of a checked spec, from its cluster and tier rows.
+
+    `inputs` are the cluster's per-hub infrastructure values (check them first
+    with provisioning.render.inputs.check_inputs).
+    """
     from django.conf import settings
 
     cluster, offering = checked.cluster, checked.offering
     conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
+    try:
+        specs = tuple(input_specs(conventions))
+    except ValueError as exc:
+        raise RenderError(f"cluster {cluster.slug}'s list of inputs is broken: {exc}") from exc
     defaults = RenderContext.__dataclass_fields__
     operator = {
         "name": "Hub Portal",
@@ -365,5 +414,7 @@ def context_for(checked: Checked, **extra: Any) -> RenderContext:
             conventions.get("secret_values_file", defaults["secret_values_file"].default)
         ),
         secret_name=cluster.hub_secret_name,
+        inputs=dict(inputs or {}),
+        input_specs=specs,
         extra={"operator": operator, **extra},
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,10 @@ import jsonschema
 import yaml
 from django.core.exceptions import ImproperlyConfigured
 
+from provisioning.layout import paths
+from provisioning.render import deployer
 from provisioning.render.authenticators import CLASS_OF, DUMMY
+from provisioning.render.deployer import ClusterValues
 from provisioning.render.renderer import Rendered
 
 try:
@@ -44,8 +47,9 @@ except AttributeError:  # pragma: no cover
 class ConfigError(ValueError):
     """Everything wrong with a rendered hub, as (where, what) pairs."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    def __init__(self, problems: list[tuple[str, str]], report: Report | None = None) -> None:
         self.problems = problems
+        self.report = report
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
@@ -119,6 +123,10 @@ ALLOWED_KEYS: dict[str, frozenset[str]] = {
     "GoogleOAuthenticator": _OAUTH
     | {
         "hosted_domain",
+        # oauthenticator 17 (what 2i2c's cloudbank hubs configure): the hosted
+        # domains that may log in, and whether their usernames keep the domain.
+        "allowed_hosted_domains",
+        "strip_domain",
         "allowed_google_groups",
         "admin_google_groups",
         "gsuite_administrator",
@@ -140,8 +148,13 @@ PROVIDER_RULES = {
     "GenericOAuthenticator": ("allowed_groups",),
 }
 ENTITY_ID = re.compile(r"^(https?://\S+|urn:\S+)$", re.IGNORECASE)
-# What 2i2c's basehub derives from the cluster.yaml entry; a hub file leaves them out.
-DERIVED = (("ingress",), ("proxy", "https"))
+# What 2i2c's deployer derives from the cluster.yaml entry (values.jsonnet): a hub's
+# file leaves them out, or says the same. (label, path under `jupyterhub:`)
+DERIVED = (
+    ("ingress", ("ingress", "hosts")),
+    ("ingress", ("ingress", "tls")),
+    ("proxy.https", ("proxy", "https")),
+)
 
 
 # --- Helm's merge ------------------------------------------------------------
@@ -212,6 +225,7 @@ class Upstream:
     basehub_defaults: dict[str, Any]
     basehub: Schema
     hub_entry: Schema
+    charts_dir: str = ""  # 2i2c's helm-charts/ (values.jsonnet, Chart.yaml)
 
     @cached_property
     def basehub_jupyterhub_defaults(self) -> Any:
@@ -258,6 +272,7 @@ def upstream(directory: str) -> Upstream:
         basehub_defaults=_load(files["basehub_defaults"]),
         basehub=Schema(_load(files["basehub_schema"])),
         hub_entry=Schema({"$schema": "http://json-schema.org/draft-07/schema#", **entry_schema}),
+        charts_dir=str(root / "2i2c" / "charts"),
     )
     for schema in (result.z2jh, result.basehub, result.hub_entry):
         schema.fast  # noqa: B018 - compile now, not in the first request
@@ -346,6 +361,15 @@ def check_auth(config: Any, own: Any, where: str) -> list[tuple[str, str]]:
         for key in PROVIDER_RULES.get(class_name, ())
         if isinstance(mine, Mapping) and mine.get(key)
     ]
+    if class_name == "CILogonOAuthenticator":
+        # An identity provider without a rule of its own is fine (admins and
+        # allowed users log in through it), but the list alone admits nobody.
+        idps = mine.get("allowed_idps") if isinstance(mine, Mapping) else None
+        rules = [r for r in rules if r[1] != "allowed_idps"] + [
+            (mine, "allowed_idps")
+            for idp in (idps.values() if isinstance(idps, Mapping) else ())
+            if isinstance(idp, Mapping) and (idp.get("allow_all") or idp.get("allowed_domains"))
+        ]
     if not rules:
         add(
             "Authenticator",
@@ -353,18 +377,19 @@ def check_auth(config: Any, own: Any, where: str) -> list[tuple[str, str]]:
             "admins could log in",
         )
     if class_name == "CILogonOAuthenticator":
-        problems += [(f"{where}.{p}", m) for p, m in _cilogon(mine)]
+        problems += [(f"{where}.{p}", m) for p, m in _cilogon(mine, open_rule=bool(rules))]
     if class_name == "GenericOAuthenticator":
         for key in ("authorize_url", "token_url", "userdata_url", "username_claim"):
             if not mine.get(key):
                 add(f"GenericOAuthenticator.{key}", "is required (there is no discovery)")
     google_open = mine.get("allow_all") or base.get("allow_all")
-    if class_name == "GoogleOAuthenticator" and google_open and not mine.get("hosted_domain"):
+    hosted = mine.get("hosted_domain") or mine.get("allowed_hosted_domains")
+    if class_name == "GoogleOAuthenticator" and google_open and not hosted:
         add("GoogleOAuthenticator.hosted_domain", "allow_all without it admits any Google user")
     return problems
 
 
-def _cilogon(block: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _cilogon(block: Mapping[str, Any], *, open_rule: bool) -> list[tuple[str, str]]:
     idps = block.get("allowed_idps")
     if not isinstance(idps, Mapping) or not idps:
         return [("CILogonOAuthenticator.allowed_idps", "name at least one identity provider")]
@@ -378,7 +403,7 @@ def _cilogon(block: Mapping[str, Any]) -> list[tuple[str, str]]:
             continue
         if not dig(idp, "username_derivation", "username_claim"):
             problems.append((f"{path}.username_derivation", "needs a username_claim"))
-        if not idp.get("allow_all") and not idp.get("allowed_domains"):
+        if not open_rule and not idp.get("allow_all") and not idp.get("allowed_domains"):
             problems.append((path, "needs allow_all: true or allowed_domains"))
     return problems
 
@@ -434,55 +459,105 @@ def _check_z2jh(up: Upstream, path: str, data: dict[str, Any]) -> list[tuple[str
     return problems
 
 
-def _deployer_values(domain: str) -> dict[str, Any]:
-    """What 2i2c's deployer passes besides the files: ingress and TLS for the domain."""
-    return {
-        "jupyterhub": {
-            "ingress": {
-                "hosts": [domain],
-                "tls": [{"secretName": "https-auto-tls", "hosts": [domain]}],
-            },
-        }
-    }
+def _differs(own: Any, generated: Any) -> bool:
+    """A value a hub's file sets where the deployer already derives one, differently."""
+    return own is not None and own != generated
 
 
-def _check_2i2c(
-    up: Upstream, path: str, data: dict[str, Any], entry: dict[str, Any] | None
+def _check_own_2i2c(
+    path: str, data: dict[str, Any], generated: Mapping[str, Any], ignored: list[str], prefix: str
 ) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+    """What the schemas let through in a hub's own file: ignored or contradicted values."""
+    problems = [
+        (
+            f"{path}: {key}",
+            f"the daskhub chart reads its values under `{prefix.rstrip('.')}:`, "
+            "so Helm would silently ignore this",
+        )
+        for key in ignored
+    ]
     jupyterhub = data.get("jupyterhub")
-    if jupyterhub is not None and not isinstance(jupyterhub, dict):
-        return [(f"{path}: jupyterhub", "must be a mapping")]
-    jupyterhub = jupyterhub or {}
-    for derived in DERIVED:
-        if dig(jupyterhub, *derived) is not None:
-            problems.append(
-                (
-                    f"{path}: jupyterhub.{'.'.join(derived)}",
-                    "basehub derives this from the hub's domain: leave it out",
-                )
-            )
+    if jupyterhub is None:
+        return problems
+    if not isinstance(jupyterhub, dict):
+        return [*problems, (f"{path}: {prefix}jupyterhub", "must be a mapping")]
+    made = generated.get("jupyterhub") or {}
+    for label, keys in DERIVED:
+        where = f"{path}: {prefix}jupyterhub.{label}"
+        if _differs(dig(jupyterhub, *keys), dig(made, *keys)) and where not in dict(problems):
+            problems.append((where, "basehub derives this from the hub's domain: leave it out"))
+    callback = dig(made, "hub", "config", "OAuthenticator", "oauth_callback_url")
     for block, values in (dig(jupyterhub, "hub", "config") or {}).items():
-        if isinstance(values, Mapping) and "oauth_callback_url" in values:
+        if isinstance(values, Mapping) and _differs(values.get("oauth_callback_url"), callback):
             problems.append(
                 (
-                    f"{path}: jupyterhub.hub.config.{block}.oauth_callback_url",
+                    f"{path}: {prefix}jupyterhub.hub.config.{block}.oauth_callback_url",
                     "basehub derives the callback from the hub's domain: leave it out",
                 )
             )
-    domain = str((entry or {}).get("domain") or "hub.invalid")
-    generated = _deployer_values(domain)
-    whole = helm_merge(helm_merge(up.basehub_defaults, data), generated)
-    problems += up.basehub.problems(whole, path)
-    merged = helm_merge(
-        helm_merge(up.basehub_jupyterhub_defaults, jupyterhub), generated["jupyterhub"]
-    )
-    where = f"{path}: jupyterhub"
-    problems += up.z2jh.problems(merged, path, "jupyterhub")
+    return problems
+
+
+def _check_2i2c(
+    up: Upstream, rendered: Rendered, cluster: ClusterValues | None, report: Report
+) -> list[tuple[str, str]]:
+    """The hub's values as 2i2c's deployer builds them, against basehub's and z2jh's schemas."""
+    entry = rendered.cluster_entry
+    problems: list[tuple[str, str]] = []
+    own: dict[str, dict[str, Any]] = {}
+    for path, text in rendered.files.items():
+        try:
+            own[path] = deployer.parse_values(text)
+        except deployer.BuildError as exc:
+            problems.append((path, str(exc)))
+    reported = {where for where, _ in problems}
+    if not isinstance(entry, dict) or not own:
+        return problems  # check_entry says what is missing
+    charts = up.charts_dir
+    if not Path(charts).is_dir():
+        raise UpstreamMissing(
+            f"The 2i2c charts (values.jsonnet, Chart.yaml) are missing from {charts}; point "
+            "PORTAL_UPSTREAM_DIR at ../shared/upstream."
+        )
+    if cluster is None:
+        # Nothing known about the cluster: its shared files go unchecked.
+        first = next(iter(rendered.files))
+        cluster = ClusterValues(name=first.split("/")[2] if first.count("/") >= 3 else "")
+    try:
+        built = deployer.build(charts, cluster, entry, rendered.files)
+    except deployer.BuildError as exc:
+        return [*problems, ("cluster.yaml hubs[].helm_chart", str(exc))]
+    folder = paths.cluster_folder(cluster.name)
+    report.sources = built.sources
+    report.skipped += [f"{folder}/{f}" for f in built.skipped]
+    report.unchecked += [f"{folder}/{f}" for f in built.unchecked]
+    problems += [p for p in built.problems if p[0] not in reported]
+    problems += [
+        (f"{folder}/{f}", "listed in the hub's helm_chart_values_files, but not in the folder")
+        for f in built.missing
+    ]
+    wraps = built.chart.wraps
+    prefix = f"{wraps}." if wraps else ""
+    generated, _ = deployer.unwrap(deployer.chart_values(built.chart, built.hub), wraps)
+    own_config: Any = {}
+    for path, data in own.items():
+        inner, ignored = deployer.unwrap(data, wraps)
+        problems += _check_own_2i2c(path, inner, generated, ignored, prefix)
+        config = dig(inner, "jupyterhub", "hub", "config")
+        if isinstance(config, Mapping):
+            own_config = helm_merge(own_config, config)
+    where = next(iter(own))
+    values = built.values
+    jupyterhub = values.get("jupyterhub")
+    if jupyterhub is not None and not isinstance(jupyterhub, dict):
+        return [*problems, (f"{where}: {prefix}jupyterhub", "must be a mapping")]
+    problems += up.basehub.problems(helm_merge(up.basehub_defaults, values), where, wraps)
+    merged = helm_merge(up.basehub_jupyterhub_defaults, jupyterhub or {})
+    problems += up.z2jh.problems(merged, where, f"{prefix}jupyterhub")
     problems += check_auth(
-        dig(merged, "hub", "config"), dig(jupyterhub, "hub", "config"), f"{where}.hub.config"
+        dig(merged, "hub", "config"), own_config, f"{where}: {prefix}jupyterhub.hub.config"
     )
-    problems += check_profiles(merged.get("singleuser"), f"{where}.singleuser")
+    problems += check_profiles(merged.get("singleuser"), f"{where}: {prefix}jupyterhub.singleuser")
     return problems
 
 
@@ -511,26 +586,51 @@ def check_entry(up: Upstream, entry: Any, values_paths: Iterable[str]) -> list[t
     return problems
 
 
-def validate_rendered(rendered: Rendered, *, directory: Path | str | None = None) -> None:
-    """Raise ConfigError listing every problem with `rendered` (path: message)."""
+@dataclass
+class Report:
+    """What validation read and what it could not: encrypted files are never readable here."""
+
+    sources: list[str] = field(default_factory=list)  # merged, in order (2i2c layout)
+    skipped: list[str] = field(default_factory=list)  # encrypted (sops): not checked
+    unchecked: list[str] = field(default_factory=list)  # shared files with no text to read
+
+    def lines(self) -> list[str]:
+        return [f"not checked (encrypted): {path}" for path in self.skipped] + [
+            f"not checked (not read from the repository yet): {path}" for path in self.unchecked
+        ]
+
+
+def validate_rendered(
+    rendered: Rendered,
+    *,
+    directory: Path | str | None = None,
+    cluster: ClusterValues | None = None,
+) -> Report:
+    """Raise ConfigError listing every problem with `rendered` (path: message).
+
+    2i2c layout: the hub's values are built the way 2i2c's deployer builds them
+    (provisioning/render/deployer.py) with `cluster`'s facts and shared files
+    (ClusterValues.from_conventions(...)); without it, the shared files go
+    unchecked. Returns what was checked and what was not (encrypted files).
+    """
     up = upstream(str(directory or upstream_dir()))
     problems: list[tuple[str, str]] = []
+    report = Report()
     if rendered.layout not in ("2i2c", "z2jh"):
         raise ConfigError([("", f"unknown layout {rendered.layout!r}")])
     if not rendered.files:
         raise ConfigError([("", "nothing was rendered")])
-    for path, text in rendered.files.items():
-        data, found = _parse(path, text)
-        problems += found
-        if data is None:
-            continue
-        if rendered.layout == "z2jh":
-            problems += _check_z2jh(up, path, data)
-        else:
-            problems += _check_2i2c(up, path, data, rendered.cluster_entry)
-    if rendered.layout == "2i2c":
+    if rendered.layout == "z2jh":
+        for path, text in rendered.files.items():
+            data, found = _parse(path, text)
+            problems += found
+            if data is not None:
+                problems += _check_z2jh(up, path, data)
+        if rendered.cluster_entry is not None:
+            problems.append(("cluster_entry", "the z2jh layout has no cluster.yaml entry"))
+    else:
+        problems += _check_2i2c(up, rendered, cluster, report)
         problems += check_entry(up, rendered.cluster_entry, rendered.files)
-    elif rendered.cluster_entry is not None:
-        problems.append(("cluster_entry", "the z2jh layout has no cluster.yaml entry"))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, report)
+    return report

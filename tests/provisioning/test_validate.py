@@ -103,8 +103,12 @@ def test_it_checks_the_jupyterhub_subtree_of_a_2i2c_file_against_z2jh() -> None:
 
 
 def test_it_checks_a_2i2c_file_against_basehub() -> None:
-    bad = edited(rendered_for("github", "2i2c"), "userServiceAccount:\n  enabled: true\n", "")
-    assert any("'userServiceAccount' is a required property" in line for line in problems(bad))
+    bad = edited(rendered_for("github", "2i2c"), "userServiceAccount:\n  enabled: true\n",
+                 "userServiceAccount:\n  enabled: yes please\n")  # fmt: skip
+    assert (
+        "config/clusters/gcp-us-central1/bcc.values.yaml: userServiceAccount.enabled: "
+        "'yes please' is not of type 'boolean'"
+    ) in problems(bad)
 
 
 def test_it_tells_2i2c_files_to_leave_out_what_basehub_derives() -> None:
@@ -152,10 +156,17 @@ def test_it_refuses_a_hub_nobody_may_enter(layout: str) -> None:
     assert any("no allow rule" in line for line in problems(bad))
 
 
-def test_it_refuses_a_cilogon_idp_without_a_rule() -> None:
+def test_it_refuses_cilogon_idps_that_let_nobody_in() -> None:
     bad = edited(rendered_for("cilogon", "z2jh"), "allow_all: true", "allow_all: false")
+    bad = edited(bad, 'allowed_domains: ["uni.edu", "staff.uni.edu"]', "allowed_domains: []")
     lines = problems(bad)
     assert any("needs allow_all: true or allowed_domains" in line for line in lines), lines
+    assert any("no allow rule" in line for line in lines), lines
+
+
+def test_it_accepts_a_cilogon_idp_only_admins_use_when_another_lets_people_in() -> None:
+    # oauthenticator 17 needs no rule per IdP: 2i2c's hubs list Google for their staff.
+    validate_rendered(edited(rendered_for("cilogon", "z2jh"), "allow_all: true", ""))
 
 
 def test_it_refuses_a_block_for_another_authenticator() -> None:
