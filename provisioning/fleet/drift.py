@@ -5,26 +5,32 @@ portal compares each active gitops hub's current revision with the
 repository's base branch and records what differs on `Hub.drift`, which the
 operator dashboard lists. Values files are compared as data, so reformatting
 or a new comment is not drift; a changed value is.
+
+Each check also refreshes the clusters' snapshot of their shared values files
+(`conventions["shared_values"]`), which validation merges into every hub as
+2i2c's deployer does: what approval checks against stays what the repository has.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from hubs.models import Hub, HubRevision
+from hubs.models import Cluster, Hub, HubRevision
 from hubs.states import HubState
 from provisioning.deploy.forges import get_forge
 from provisioning.deploy.git import Git, auth_config
 from provisioning.layout import cluster_yaml, paths
 from provisioning.layout.cluster_file import ENTRY_KEYS
+from provisioning.render.deployer import shared_files
 from provisioning.render.renderer import Rendered
 
 log = logging.getLogger(__name__)
@@ -64,8 +70,50 @@ def differences(
     return found
 
 
+def read_shared(folder: Path, filenames: Iterable[str]) -> dict[str, str]:
+    """{filename: text} of the shared values files that `folder` (a cluster's) has."""
+    found = {}
+    for filename in filenames:
+        path = folder / filename
+        try:
+            found[filename] = path.read_text()
+        except (OSError, UnicodeDecodeError):
+            continue  # validation reports a listed file it cannot find
+    return found
+
+
+def refresh_shared(checkout: Path, clusters: QuerySet[Cluster]) -> list[str]:
+    """Update gitops clusters' snapshot of their shared values files from `checkout`.
+
+    Returns the slugs whose snapshot changed.
+    """
+    changed = []
+    for cluster in clusters.filter(deploy_mode=Cluster.DeployMode.GITOPS):
+        path = paths.on_disk(checkout, paths.cluster_file_path(cluster.slug))
+        data = _data(path.read_text()) if path.is_file() else None
+        if not isinstance(data, dict) or not isinstance(data.get("hubs"), list):
+            continue
+        entries = [e for e in data["hubs"] if isinstance(e, dict)]
+        shared = read_shared(path.parent, shared_files(entries))
+        conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
+        if conventions.get("shared_values") == shared:
+            continue
+        with transaction.atomic():
+            # Re-read under a lock: an operator may be editing the inputs list.
+            row = Cluster.objects.select_for_update().get(pk=cluster.pk)
+            current = row.conventions if isinstance(row.conventions, dict) else {}
+            row.conventions = {**current, "shared_values": shared}
+            row.save(update_fields=["conventions"])
+        changed.append(cluster.slug)
+    return changed
+
+
 def check_checkout(checkout: Path, hubs: QuerySet[Hub]) -> list[str]:
-    """Compare `hubs` with a 2i2c-layout checkout; record and return what drifted."""
+    """Compare `hubs` with a 2i2c-layout checkout; record and return what drifted.
+
+    The snapshot of the shared values files of the hubs' clusters is refreshed too.
+    """
+    refresh_shared(checkout, Cluster.objects.filter(pk__in=hubs.values("cluster")))
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     drifted: list[str] = []
     now = timezone.now()

@@ -3,9 +3,13 @@
 `import_checkout()` reads every `config/clusters/*/cluster.yaml` of a checkout
 (or `*/cluster.yaml` of a folder laid out like `config/clusters/`, such as
 2i2c's examples) and the hubs' own values files. Clusters take their provider
-and conventions (chart, shared values files, secret file pattern, domain)
-from what is there; hubs become `active`, imported, with their current files
-as revision 1. Running it again updates what changed rather than duplicating.
+and conventions from what is there: the chart their hubs use, the shared
+values files (and their text, which validation merges as the deployer does),
+the secret file pattern, the provider and account values.jsonnet is rendered
+with, and the operator inputs every new hub must be given (fleet/learn.py).
+Hubs become `active`, imported, with their current files as revision 1.
+Running it again updates what changed rather than duplicating; an inputs
+list an operator edited is kept.
 
 Files whose name says they are secret (`*.secret.*`, sops-encrypted) are never
 read: they stay in the repository, referenced from the hub's entry.
@@ -28,12 +32,14 @@ from hubs.models import Cluster, Hub, Offering
 from hubs.spec import DNS_LABEL, HOSTNAME
 from hubs.states import HUB_LIVE
 from provisioning import lifecycle, revisions
-from provisioning.fleet.drift import differences
+from provisioning.fleet.drift import differences, read_shared
+from provisioning.fleet.learn import DEFAULTS, learn_inputs
 from provisioning.layout import cluster_yaml, paths
 from provisioning.models import DeployTarget
+from provisioning.render import deployer
 from provisioning.render.authenticators import CLASS_OF, PROVIDER_OF_CLASS
 from provisioning.render.renderer import Rendered
-from provisioning.render.validate import dig
+from provisioning.render.validate import UpstreamMissing, dig, upstream, upstream_dir
 
 PROVIDERS = {"gcp": "gcp", "aws": "aws", "azure": "azure"}
 
@@ -149,6 +155,51 @@ def _region(data: dict[str, Any]) -> str:
     return ""
 
 
+def learn(
+    slug: str,
+    folder: Path,
+    data: dict[str, Any],
+    entries: list[dict[str, Any]],
+    hubs: dict[str, Rendered],
+    report: Report,
+) -> dict[str, Any]:
+    """Everything a cluster's conventions hold, learnt from its folder and its hubs."""
+    learnt = conventions(entries)
+    learnt.update(deployer.cluster_facts(data))
+    learnt["shared_values"] = read_shared(folder, deployer.shared_files(entries))
+    try:
+        learnt["inputs"] = _inputs(slug, learnt, entries, hubs)
+    except (UpstreamMissing, deployer.BuildError) as exc:
+        report.problems.append(f"{paths.cluster_folder(slug)}: inputs not learnt: {exc}")
+    return learnt
+
+
+def _inputs(
+    slug: str, learnt: dict[str, Any], entries: list[dict[str, Any]], hubs: dict[str, Rendered]
+) -> list[dict[str, Any]]:
+    up = upstream(str(upstream_dir()))
+    cluster = deployer.ClusterValues.from_conventions(slug, learnt)
+    by_name = {str(e.get("name")): e for e in entries}
+    defaults = {**up.basehub_defaults, "jupyterhub": up.basehub_jupyterhub_defaults}
+    own: dict[str, dict[str, Any]] = {}
+    for name, rendered in hubs.items():
+        wraps = deployer.chart(up.charts_dir, str(by_name[name].get("helm_chart"))).wraps
+        merged: dict[str, Any] = {}
+        for text in rendered.files.values():
+            try:
+                values = deployer.parse_values(text)
+            except deployer.BuildError:
+                continue  # reported when the hub was read
+            merged = deployer.merge_files(merged, deployer.unwrap(values, wraps)[0])
+        own[name] = merged
+
+    def layers(name: str) -> list[tuple[str, Any]]:
+        built = deployer.build(up.charts_dir, cluster, by_name[name], {})
+        return [(DEFAULTS, defaults), *built.layers]
+
+    return learn_inputs(own, layers, provider=cluster.provider)
+
+
 def _import_cluster(
     slug: str,
     folder: Path,
@@ -162,7 +213,18 @@ def _import_cluster(
         )
         return
     entries = [e for e in data.get("hubs") or [] if isinstance(e, dict)]
-    learnt = conventions(entries)
+    hubs: dict[str, tuple[dict[str, Any], Rendered]] = {}
+    for number, entry in enumerate(entries):
+        name = entry.get("name")
+        where = f"{paths.cluster_file_path(slug)} hubs[{number}]"
+        if not isinstance(name, str) or not DNS_LABEL.match(name) or len(name) > 63:
+            report.problems.append(f"{where}: {name!r} is not a hub name (a DNS-1123 label)")
+            continue
+        if name in hubs:
+            report.problems.append(f"{where}: {name} is listed twice; kept the first")
+            continue
+        hubs[name] = (entry, _read_hub(slug, folder, entry, report))
+    learnt = learn(slug, folder, data, entries, {n: r for n, (_, r) in hubs.items()}, report)
     domain = base_domain(entries) or f"{slug}.invalid"
     cluster = Cluster.objects.filter(slug=slug).first()
     if cluster is None:
@@ -180,9 +242,12 @@ def _import_cluster(
         # Every offering, until an operator restricts the cluster.
         cluster.offerings.set(Offering.objects.all())
         report.clusters_created.append(slug)
-        audit.record(None, cluster, "cluster.imported", after=learnt)
+        audit.record(None, cluster, "cluster.imported", after=_summary(learnt))
     else:
-        cluster.conventions = {**cluster.conventions, **learnt}
+        before = cluster.conventions if isinstance(cluster.conventions, dict) else {}
+        if before.get("inputs_edited"):
+            learnt["inputs"] = before.get("inputs", [])  # an operator's list wins
+        cluster.conventions = {**before, **learnt}
         cluster.provider = PROVIDERS.get(str(data.get("provider")), cluster.provider)
         cluster.region = _region(data) or cluster.region
         cluster.imported_at = timezone.now()
@@ -197,25 +262,19 @@ def _import_cluster(
             "revisions"
         )
     }
-    seen: set[str] = set()
-    for number, entry in enumerate(entries):
-        name = entry.get("name")
-        where = f"{paths.cluster_file_path(slug)} hubs[{number}]"
-        if not isinstance(name, str) or not DNS_LABEL.match(name) or len(name) > 63:
-            report.problems.append(f"{where}: {name!r} is not a hub name (a DNS-1123 label)")
-            continue
-        if name in seen:
-            report.problems.append(f"{where}: {name} is listed twice; kept the first")
-            continue
-        seen.add(name)
-        rendered = _read_hub(slug, folder, entry, report)
+    for name, (entry, rendered) in hubs.items():
         _import_hub(cluster, name, entry, rendered, live.get(name), report)
     for name, hub in live.items():
-        if name not in seen and hub.imported:
+        if name not in hubs and hub.imported:
             hub.drift = {"summary": "no longer listed in cluster.yaml"}
             hub.drift_checked_at = timezone.now()
             hub.save(update_fields=["drift", "drift_checked_at"])
             report.drifted.append(f"{slug}/{name}: no longer listed in cluster.yaml")
+
+
+def _summary(learnt: dict[str, Any]) -> dict[str, Any]:
+    """The conventions for the audit trail: file names, not their text."""
+    return {k: (sorted(v) if k == "shared_values" else v) for k, v in learnt.items()}
 
 
 # --- hubs ----------------------------------------------------------------------------

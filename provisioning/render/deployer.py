@@ -252,13 +252,13 @@ class Build:
     """The values one hub's Helm release gets, before the chart's defaults.
 
     `values` is in basehub's shape (a wrapper chart's `basehub:` taken out);
-    `sources` names, in order, what was merged.
+    `layers` holds, in order, what was merged into it.
     """
 
     chart: Chart
     hub: HubVars
     values: dict[str, Any]
-    sources: list[str] = field(default_factory=list)
+    layers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (source, values)
     skipped: list[str] = field(default_factory=list)  # encrypted: not readable here
     unchecked: list[str] = field(default_factory=list)  # shared, but no text to read
     missing: list[str] = field(default_factory=list)  # listed, but not in the folder
@@ -297,7 +297,7 @@ def build(
         result.problems.append((f"helm-charts/{the_chart.name}/values.jsonnet", str(exc)))
         generated = {}
     values, _ = unwrap(generated, the_chart.wraps)
-    result.sources.append(f"{the_chart.name}/values.jsonnet")
+    result.layers.append(("values.jsonnet", values))
     files = entry.get("helm_chart_values_files") or []
     for filename in files if isinstance(files, Sequence) else []:
         filename = str(filename)
@@ -324,9 +324,24 @@ def build(
         if ignored:
             result.ignored[relative] = ignored
         values = merge_files(values, data)
-        result.sources.append(filename)
+        result.layers.append((filename, data))
     result.values = values
     return result
+
+
+def shared_files(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The values files hubs share (not one hub's own, not encrypted), in listed order."""
+    found: list[str] = []
+    for entry in entries:
+        name = str(entry.get("name") or "")
+        files = entry.get("helm_chart_values_files")
+        for filename in files if isinstance(files, list) else []:
+            base = posixpath.basename(str(filename))
+            if (name and name in base) or paths.is_secret_file(base) or base.startswith("enc-"):
+                continue
+            if filename not in found:
+                found.append(str(filename))
+    return found
 
 
 def _read(relative: str, filename: str, text: str, hub: HubVars) -> dict[str, Any]:

@@ -528,7 +528,7 @@ def _check_2i2c(
     except deployer.BuildError as exc:
         return [*problems, ("cluster.yaml hubs[].helm_chart", str(exc))]
     folder = paths.cluster_folder(cluster.name)
-    report.sources = built.sources
+    report.sources = [source for source, _ in built.layers]
     report.skipped += [f"{folder}/{f}" for f in built.skipped]
     report.unchecked += [f"{folder}/{f}" for f in built.unchecked]
     problems += [p for p in built.problems if p[0] not in reported]

@@ -39,11 +39,19 @@ def test_it_imports_the_cloudbank_cluster_and_its_hubs(checkout, catalog):
     cluster = Cluster.objects.get(slug="cloudbank")
     assert cluster.provider == "gcp" and cluster.region == "us-central1-b"
     assert cluster.base_domain == "cloudbank.2i2c.cloud"
-    assert cluster.conventions == {
+    conventions = cluster.conventions
+    assert {k: v for k, v in conventions.items() if k not in ("shared_values", "inputs")} == {
         "helm_chart": "basehub",
         "shared_values_files": ["common.values.yaml"],
         "secret_values_file": "enc-{hub}.secret.values.yaml",
+        "provider": "gcp",
+        "account_id": "cb-1003-1696",
     }
+    common = checkout / CLUSTERS_DIR / "cloudbank" / "common.values.yaml"
+    assert conventions["shared_values"] == {"common.values.yaml": common.read_text()}
+    assert [(i["key"], i["type"]) for i in conventions["inputs"]] == [
+        ("jupyterhub-home-nfs.gke.volumeId", "gcp-disk")
+    ]
     # Every offering, until an operator restricts it.
     assert set(cluster.offerings.all()) == set(Offering.objects.all())
     hubs = Hub.objects.filter(cluster=cluster)
