@@ -365,7 +365,10 @@ def wrap(text: str, key: str) -> str:
 def cluster_values(cluster: Cluster) -> ClusterValues:
     """What the deployer's build needs from a cluster row (its conventions, as import learnt)."""
     conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
-    return ClusterValues.from_conventions(cluster.slug, conventions)
+    # The provider as cluster.yaml says it, else the catalog's (the same four names).
+    return ClusterValues.from_conventions(
+        cluster.slug, {"provider": cluster.provider, **conventions}
+    )
 
 
 def context_for(

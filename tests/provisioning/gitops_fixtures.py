@@ -97,7 +97,12 @@ def install_hook(bare: Path, name: str, script: str) -> None:
 
 
 def rendered_for(hub_name: str, cluster: str = CLOUDBANK, extra: str = "") -> Rendered:
-    """What the renderer makes of a hub in the 2i2c layout (hand-written for these tests)."""
+    """What the renderer makes of a hub in the 2i2c layout (hand-written for these tests).
+
+    Valid as 2i2c's deployer builds it with cloudbank's common.values.yaml: the
+    GitOps backend checks that before it pushes.
+    """
+    who = "url: https://example.org/\n"
     values = (
         "jupyterhub:\n"
         "  custom:\n"
@@ -105,12 +110,18 @@ def rendered_for(hub_name: str, cluster: str = CLOUDBANK, extra: str = "") -> Re
         "      templateVars:\n"
         "        org:\n"
         f'          name: "{hub_name.title()} Community"\n'
-        "  hub:\n"
+        "          logo_url: https://example.org/logo.png\n"
+        f"          {who}"
+        + "".join(f"        {role}:\n          name: Someone\n          {who}"
+                  for role in ("designed_by", "operated_by", "funded_by"))
+        + "  hub:\n"
         "    config:\n"
         "      JupyterHub:\n"
         "        authenticator_class: github\n"
+        "      GitHubOAuthenticator:\n"
+        f"        allowed_organizations: [{hub_name}-org]\n"
         f"{extra}"
-    )
+    )  # fmt: skip
     return Rendered(
         layout="2i2c",
         files={f"config/clusters/{cluster}/{hub_name}.values.yaml": values},

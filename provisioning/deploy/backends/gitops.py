@@ -40,7 +40,9 @@ from provisioning.deploy.git import (
     remote_messages,
 )
 from provisioning.layout import cluster_file, paths
-from provisioning.render.renderer import Rendered
+from provisioning.render.deployer import shared_files
+from provisioning.render.renderer import Rendered, cluster_values
+from provisioning.render.validate import ConfigError, UpstreamMissing, validate_in_checkout
 
 if TYPE_CHECKING:
     from hubs.models import Hub
@@ -287,7 +289,10 @@ class Change:
         nothing half-written behind.
         """
         cluster_path = paths.cluster_file_path(self.cluster)
-        base_sha, current = self.read(base, [cluster_path, *self.rendered_paths()])
+        shared = [] if self.remove else self.shared_paths()
+        base_sha, current = self.read(base, [cluster_path, *self.rendered_paths(), *shared])
+        if not self.remove:
+            self.check_against({path: current[path] for path in shared})
         files = self.changed_files(current[cluster_path])
         changed = {
             path: text
@@ -318,6 +323,23 @@ class Change:
         stream += ["get-mark :1", "done"]
         out = self.git.out("fast-import", "--quiet", "--force", input="\n".join(stream) + "\n")
         return out.split()[-1]
+
+    def shared_paths(self) -> list[str]:
+        """The shared values files the hub's entry lists (common.values.yaml, say)."""
+        entry = self.rendered.cluster_entry or {}
+        return [paths.in_cluster(self.cluster, f) for f in shared_files([entry])]
+
+    def check_against(self, shared: dict[str, str | None]) -> None:
+        """Refuse, before anything is pushed, values the chart refuses on this base."""
+        try:
+            validate_in_checkout(self.rendered, cluster_values(self.hub.cluster), shared)
+        except (ConfigError, UpstreamMissing) as exc:
+            raise DeployError(
+                f"The chart refuses r{self.number}'s values with the files "
+                f"{self.target.base_branch} has now; nothing was pushed.",
+                permanent=True,
+                detail="\n".join(exc.lines()) if isinstance(exc, ConfigError) else str(exc),
+            ) from exc
 
     def rendered_paths(self) -> list[str]:
         files = self.deployment.revision.files or {}
