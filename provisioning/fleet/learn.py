@@ -140,8 +140,8 @@ def learn_inputs(
     for path, found in seen.items():
         if len(found) < needed:
             continue
-        values = [value for _, value, _ in found]
-        if len(found) > 1 and len({repr(v) for v in values}) == 1:
+        examples = [value for _, value, _ in found]
+        if len(found) > 1 and len({repr(v) for v in examples}) == 1:
             continue  # the same in every hub: a convention, not a per-hub value
         by_hub = {hub: value for hub, value, _ in found}
         hub = next(h for h in order if h in by_hub)
@@ -151,7 +151,7 @@ def learn_inputs(
         base, merged = cache[hub]
         if lookup(merged, path) is not None:
             continue  # a new hub gets it anyway
-        kind = detect_type(values)
+        kind = detect_type(examples)
         feature = _turned_on(base, merged, path)
         if feature is None and not TYPES[kind].infrastructure:
             continue

@@ -28,7 +28,7 @@ COMMON = f"config/clusters/{CLOUDBANK}/common.values.yaml"
 def test_it_refuses_values_the_shared_files_on_the_base_make_invalid(
     bare_repo: Path, lead: User, reviewer: User
 ) -> None:
-    hub, deployment = make_hub(
+    _, deployment = make_hub(
         make_cluster(make_target(bare_repo)), "newhub", requester=lead, approver=reviewer
     )
     assert deployment is not None

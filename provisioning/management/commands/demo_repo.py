@@ -106,6 +106,9 @@ nfs:
   enabled: true
   pv:
     enabled: true
+    # One home-directory server for every hub here (on GCP values.jsonnet would
+    # name one per hub; on AWS each hub's own file would have to).
+    serverIP: nfs.hubs.invalid
 jupyterhub:
   cull:
     timeout: 3600 # seconds of no activity
@@ -160,6 +163,8 @@ class Command(BaseCommand):
                 cluster.conventions = {
                     "helm_chart": "basehub",
                     "shared_values_files": ["common.values.yaml"],
+                    # What validation merges into every hub, as the deployer does.
+                    "shared_values": {"common.values.yaml": COMMON_VALUES},
                 }
                 cluster.save(update_fields=["conventions"])
         self.stdout.write(
