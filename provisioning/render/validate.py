@@ -129,10 +129,12 @@ class Schema:
         else:
             return []
         head = prefix.split(".") if prefix else []
-        found = [
-            (_join(where, _dotted([*head, *error.absolute_path])), error.message)
-            for error in self.slow.iter_errors(data)
-        ]
+        found = []
+        for error in self.slow.iter_errors(data):
+            if error.context:
+                # anyOf / oneOf: say what the nearest alternative lacks, not "none matched".
+                error = jsonschema.exceptions.best_match(error.context) or error
+            found.append((_join(where, _dotted([*head, *error.absolute_path])), error.message))
         return sorted(found) or [(where, "does not match the chart's schema")]
 
 
