@@ -154,7 +154,7 @@ def split_key(key: str) -> list[str]:
             if key[position] == ".":
                 position += 1
                 if position == len(key):
-                    raise ValueError(f"{key!r} ends with a dot")
+                    raise ValueError(f"{key!r} is not a dotted key: it ends with a dot")
             elif key[position] != "[":
                 raise ValueError(f"{key!r} is not a dotted key")
     if not parts:

@@ -46,13 +46,18 @@ LEARNT = {
 
 
 @pytest.fixture
-def checkout(tmp_path: Path) -> Path:
-    """A checkout in the 2i2c layout holding every upstream cluster folder."""
+def folders() -> list[Path]:
     if not {"cloudbank", "jupyter-health", "awi-ciroh"} <= {f.name for f in FOLDERS}:
         if os.environ.get("CI"):
             pytest.fail(f"{UPSTREAM} lacks the cluster folders; CI needs ../shared/upstream")
         pytest.skip(f"{UPSTREAM} lacks the cluster folders (../shared is not beside the project)")
-    for folder in FOLDERS:
+    return FOLDERS
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, folders: list[Path]) -> Path:
+    """A checkout in the 2i2c layout holding every upstream cluster folder."""
+    for folder in folders:
         shutil.copytree(folder, tmp_path / CLUSTERS_DIR / folder.name)
     return tmp_path
 
@@ -215,7 +220,7 @@ GOLDEN_CLUSTERS: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("cluster", sorted(GOLDEN_CLUSTERS))
-def test_it_matches_the_golden_files(cluster: str) -> None:
+def test_it_matches_the_golden_files(cluster: str, folders: list[Path]) -> None:
     case = GOLDEN_CLUSTERS[cluster]
     specs = tuple(InputSpec(key, kind) for key, (kind, _) in case["inputs"].items())
     context = tier_context(
