@@ -208,3 +208,23 @@ def test_the_beat_task_checks_the_deploy_repository(checkout, catalog, tmp_path)
     git(checkout, "push", "-q", str(bare), "main")
     assert check_drift() == 1
     assert Hub.objects.get(name="bcc").drift["differences"] == ["bcc.values.yaml was edited"]
+
+
+def test_it_keeps_an_operators_inputs_list_and_refreshes_the_shared_files(checkout, catalog):
+    import_checkout(checkout)
+    cluster = Cluster.objects.get(slug="cloudbank")
+    mine = [{"key": "nfs.pv.serverIP", "type": "ip", "example": "10.0.0.1", "why": "ours"}]
+    cluster.conventions = {**cluster.conventions, "inputs": mine, "inputs_edited": True}
+    cluster.save()
+    common = checkout / CLUSTERS_DIR / "cloudbank" / "common.values.yaml"
+    common.write_text(common.read_text() + "# edited\n")
+    import_checkout(checkout)
+    cluster.refresh_from_db()
+    assert cluster.conventions["inputs"] == mine
+    assert cluster.conventions["shared_values"]["common.values.yaml"].endswith("# edited\n")
+    # A drift check reads the shared files again too.
+    common.write_text(common.read_text() + "# again\n")
+    check_checkout(checkout, Hub.objects.all())
+    cluster.refresh_from_db()
+    assert cluster.conventions["shared_values"]["common.values.yaml"].endswith("# again\n")
+    assert cluster.conventions["inputs"] == mine

@@ -18,13 +18,13 @@ from provisioning.render.inputs import (
     split_key,
 )
 
-SERVER = {
+SERVER: dict[str, Any] = {
     "key": "nfs.pv.serverIP",
     "type": "ip",
     "example": "10.100.254.159",
     "why": "its common.values.yaml turns nfs.pv on, and every hub sets serverIP",
 }
-BUCKET = {
+BUCKET: dict[str, Any] = {
     "key": "jupyterhub.singleuser.extraEnv.SCRATCH_BUCKET",
     "type": "bucket-url",
     "example": "gs://scratch/$(JUPYTERHUB_USER)",
@@ -80,7 +80,7 @@ def test_it_names_each_missing_invalid_or_unknown_input() -> None:
             "jupyterhub.singleuser.extraEnv.SCRATCH_BUCKET)"
         ],
     }
-    given = {"nfs.pv.serverIP": " 10.0.0.5 ", BUCKET["key"]: "gs://hub-scratch/x"}
+    given = {"nfs.pv.serverIP": " 10.0.0.5 ", str(BUCKET["key"]): "gs://hub-scratch/x"}
     assert check_inputs(conventions, given) == {"nfs.pv.serverIP": "10.0.0.5",
                                                 BUCKET["key"]: "gs://hub-scratch/x"}  # fmt: skip
     assert check_inputs({}, None) == {}
