@@ -10,7 +10,9 @@ conventions as `inputs`:
       "why": "its common.values.yaml turns nfs.pv on, and ..."}, ...]
 
 A reviewer or operator supplies the values when approving (`check_inputs`),
-and the renderer writes them into the hub's own file (`apply_inputs`).
+and the renderer writes them into the hub's own file (`apply_inputs`). A later
+revision (a change, a rollback) takes them back from the hub's current files
+(`read_inputs`), so nobody has to type them twice.
 
 Keys are dotted paths in basehub's shape (a daskhub hub's `basehub:` is
 added by the renderer). A segment holding a dot is written in brackets:
@@ -332,3 +334,35 @@ def _set_item(items: list[Any], name: str, value: Any) -> None:
     entry["name"] = DoubleQuotedScalarString(name)
     entry["value"] = value
     items.append(entry)
+
+
+def read_inputs(
+    files: Mapping[str, str], specs: Sequence[InputSpec], *, wraps: str = ""
+) -> dict[str, str]:
+    """The inputs a hub's own files already hold, {key: value} (for its next revision).
+
+    `wraps` is the key a wrapper chart reads under (`basehub` for daskhub).
+    """
+    import yaml
+
+    found: dict[str, str] = {}
+    for text in files.values():
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
+        if wraps and isinstance(data, Mapping):
+            data = data.get(wraps)
+        for spec in specs:
+            value: Any = data
+            for part in split_key(spec.key):
+                if isinstance(value, Mapping):
+                    value = value.get(part)
+                elif isinstance(value, list):
+                    named = [i for i in value if isinstance(i, Mapping) and i.get("name") == part]
+                    value = named[0].get("value") if named else None
+                else:
+                    value = None
+            if value is not None and not isinstance(value, Mapping | list):
+                found[spec.key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return found

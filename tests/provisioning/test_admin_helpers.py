@@ -1,4 +1,5 @@
-"""The admin's read of a cluster's conventions and the operators' edit of its inputs."""
+"""The admin's read of a cluster's conventions, the operators' edit of its inputs, and the
+approval page's form for them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from provisioning.fleet.admin_helpers import (
     conventions_summary,
     inputs_yaml,
 )
+from provisioning.fleet.inputs_form import InputsForm
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +94,24 @@ def test_it_names_each_bad_input(cluster: Cluster) -> None:
         "Item 4: must be a mapping with key, type, example and why",
     ]
     assert not form_for(cluster, "a: [").is_valid()
+
+
+# --- the approval page's fields ---------------------------------------------------
+
+
+def test_it_builds_the_approval_form_from_the_clusters_inputs(cluster: Cluster) -> None:
+    empty = InputsForm(cluster.conventions, {})
+    assert list(empty.fields) == ["nfs.pv.serverIP"]
+    assert not empty.is_valid()
+    assert empty.errors["nfs.pv.serverIP"] == ["needed by this cluster: NFS; e.g. 10.100.254.159"]
+    bad = InputsForm(cluster.conventions, {"inputs-nfs.pv.serverIP": "10.1"})
+    assert not bad.is_valid()
+    assert bad.errors["nfs.pv.serverIP"] == [
+        "must be an IP address such as 10.100.0.12; e.g. 10.100.254.159"
+    ]
+    good = InputsForm(cluster.conventions, {"inputs-nfs.pv.serverIP": " 10.1.2.3 "})
+    assert good.is_valid(), good.errors
+    assert good.inputs == {"nfs.pv.serverIP": "10.1.2.3"}
+    shown = InputsForm(cluster.conventions, current={"nfs.pv.serverIP": "10.9.9.9"})
+    assert 'value="10.9.9.9"' in str(shown["nfs.pv.serverIP"])
+    assert InputsForm({}, {}).is_valid()

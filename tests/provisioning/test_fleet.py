@@ -109,7 +109,7 @@ def test_it_learns_each_clusters_chart_and_inputs(imported: list[Cluster]) -> No
 
 
 @pytest.mark.django_db
-def test_a_new_hub_on_each_cluster_is_refused_without_its_inputs(
+def test_it_refuses_a_new_hub_on_each_cluster_without_its_inputs(
     imported: list[Cluster],
 ) -> None:
     for cluster in imported:
@@ -125,7 +125,7 @@ def test_a_new_hub_on_each_cluster_is_refused_without_its_inputs(
 
 
 @pytest.mark.django_db
-def test_a_new_hub_on_each_cluster_passes_with_its_inputs(imported: list[Cluster]) -> None:
+def test_it_passes_a_new_hub_on_each_cluster_given_its_inputs(imported: list[Cluster]) -> None:
     for cluster in imported:
         for tier in ("education", "research-shared"):
             examples = {s.key: s.example for s in input_specs(cluster.conventions)}
@@ -142,7 +142,7 @@ def test_a_new_hub_on_each_cluster_passes_with_its_inputs(imported: list[Cluster
 
 
 @pytest.mark.django_db
-def test_without_its_own_nfs_server_a_new_hub_fails_the_basehub_schema(
+def test_it_shows_the_chart_refuses_a_hub_without_its_own_nfs_server(
     imported: list[Cluster],
 ) -> None:
     # What the inputs are for: on jupyter-health the chart itself refuses such a hub.
@@ -158,7 +158,7 @@ def test_without_its_own_nfs_server_a_new_hub_fails_the_basehub_schema(
 
 
 @pytest.mark.django_db
-def test_a_daskhub_hub_is_written_under_basehub(imported: list[Cluster]) -> None:
+def test_it_writes_a_daskhub_hub_under_basehub(imported: list[Cluster]) -> None:
     ciroh = next(c for c in imported if c.slug == "awi-ciroh")
     examples = {s.key: s.example for s in input_specs(ciroh.conventions)}
     checked = new_hub(ciroh, offering="research-shared", purpose="research")

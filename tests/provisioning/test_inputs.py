@@ -15,6 +15,7 @@ from provisioning.render.inputs import (
     check_inputs,
     detect_type,
     join_key,
+    read_inputs,
     split_key,
 )
 
@@ -120,6 +121,22 @@ def test_it_writes_inputs_at_their_keys_keeping_the_file_as_it_was() -> None:
                           root=("basehub",))  # fmt: skip
     assert yaml.safe_load(nested)["basehub"]["nfs"] == {"pv": {"serverIP": "10.0.0.5"}}
     assert apply_inputs(text, {}, specs) == text
+
+
+def test_it_reads_inputs_back_from_a_hubs_files() -> None:
+    specs = [
+        InputSpec.from_json(SERVER),
+        InputSpec.from_json(BUCKET),
+        InputSpec("a.enabled", "boolean"),
+    ]
+    given = {
+        "nfs.pv.serverIP": "10.0.0.5",
+        BUCKET["key"]: "gs://hub-scratch/x",
+        "a.enabled": "true",
+    }
+    text = apply_inputs("basehub:\n  jupyterhub: {}\n", given, specs, root=("basehub",))
+    assert read_inputs({"x.values.yaml": text}, specs, wraps="basehub") == given
+    assert read_inputs({"x.values.yaml": "a: ["}, specs) == {}
 
 
 # --- learning ----------------------------------------------------------------------
