@@ -54,6 +54,7 @@ class Report:
     hubs_updated: list[str] = field(default_factory=list)
     hubs_unchanged: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
+    learnt: list[str] = field(default_factory=list)  # per cluster: chart and inputs
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -62,6 +63,7 @@ class Report:
             f"hubs: {len(self.hubs_created)} created, {len(self.hubs_updated)} updated, "
             f"{len(self.hubs_unchanged)} unchanged",
         ]
+        out += self.learnt
         out += [f"drift: {hub}" for hub in self.drifted]
         out += [f"could not read: {problem}" for problem in self.problems]
         return out
@@ -183,7 +185,8 @@ def _inputs(
     defaults = {**up.basehub_defaults, "jupyterhub": up.basehub_jupyterhub_defaults}
     own: dict[str, dict[str, Any]] = {}
     for name, rendered in hubs.items():
-        wraps = deployer.chart(up.charts_dir, str(by_name[name].get("helm_chart"))).wraps
+        chart = by_name[name].get("helm_chart") or cluster.helm_chart
+        wraps = deployer.chart(up.charts_dir, str(chart)).wraps
         merged: dict[str, Any] = {}
         for text in rendered.files.values():
             try:
@@ -255,6 +258,10 @@ def _import_cluster(
             cluster.deploy_target = target
         cluster.save()
         report.clusters_updated.append(slug)
+    needs = ", ".join(f"{i['key']} ({i['type']})" for i in learnt.get("inputs", []))
+    report.learnt.append(
+        f"{slug}: {learnt['helm_chart']} chart; a new hub needs {needs or 'no inputs'}"
+    )
 
     live = {
         hub.name: hub

@@ -11,10 +11,10 @@ For a hub of a 2i2c-layout repository the deployer runs
 cluster's shared files and the hub's own files merged in the entry's order,
 over the chart's defaults. `build()` makes that document; validate.py checks it.
 
-- A chart that only wraps basehub (daskhub: its Chart.yaml has basehub as its
-  one dependency) reads everything under `basehub:`; values.jsonnet wraps its
-  output the same way, and `unwrap()` takes it out again for basehub's schema.
-  Whatever else a daskhub file holds at its top level, Helm ignores.
+- daskhub only wraps basehub (basehub is its one dependency): it reads
+  everything under `basehub:`, values.jsonnet wraps its output the same way,
+  and `unwrap()` takes it out again for basehub's schema. Whatever else a
+  daskhub file holds at its top level, Helm ignores.
 - sops-encrypted files (`enc-*`, `*.secret.*`) cannot be read here: they are
   skipped, and the build says so.
 - The external variables: hub name and domain from the hub's entry, cluster
@@ -298,8 +298,8 @@ def build(
         generated = {}
     values, _ = unwrap(generated, the_chart.wraps)
     result.layers.append(("values.jsonnet", values))
-    files = entry.get("helm_chart_values_files") or []
-    for filename in files if isinstance(files, Sequence) else []:
+    files = entry.get("helm_chart_values_files")
+    for filename in files if isinstance(files, list) else []:
         filename = str(filename)
         relative = paths.in_cluster(cluster.name, filename)
         if paths.is_secret_file(filename) or posixpath.basename(filename).startswith("enc-"):

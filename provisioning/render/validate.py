@@ -295,8 +295,8 @@ def _check_2i2c(
         )
     if cluster is None:
         # Nothing known about the cluster: its shared files go unchecked.
-        first = next(iter(rendered.files))
-        cluster = ClusterValues(name=first.split("/")[2] if first.count("/") >= 3 else "")
+        parts = next(iter(rendered.files)).split("/")
+        cluster = ClusterValues(name=parts[2] if len(parts) > 3 else "")
     try:
         built = deployer.build(charts, cluster, entry, rendered.files)
     except deployer.BuildError as exc:

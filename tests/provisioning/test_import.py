@@ -171,6 +171,9 @@ def test_the_command_prints_a_report(checkout, catalog):
     lines = out.getvalue().splitlines()
     assert lines[0] == "clusters: 1 created, 0 updated"
     assert lines[1].startswith("hubs: ") and "created, 0 updated, 0 unchanged" in lines[1]
+    assert lines[2] == (
+        "cloudbank: basehub chart; a new hub needs jupyterhub-home-nfs.gke.volumeId (gcp-disk)"
+    )
     with pytest.raises(CommandError, match="no deploy target named 'nope'"):
         call_command("import_repo", str(checkout), "--target", "nope")
 
