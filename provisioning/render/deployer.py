@@ -258,6 +258,7 @@ class Build:
     chart: Chart
     hub: HubVars
     values: dict[str, Any]
+    generated: dict[str, Any] = field(default_factory=dict)  # values.jsonnet's, unwrapped
     layers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (source, values)
     skipped: list[str] = field(default_factory=list)  # encrypted: not readable here
     unchecked: list[str] = field(default_factory=list)  # shared, but no text to read
@@ -297,6 +298,7 @@ def build(
         result.problems.append((f"helm-charts/{the_chart.name}/values.jsonnet", str(exc)))
         generated = {}
     values, _ = unwrap(generated, the_chart.wraps)
+    result.generated = values
     result.layers.append(("values.jsonnet", values))
     files = entry.get("helm_chart_values_files")
     for filename in files if isinstance(files, list) else []:

@@ -312,7 +312,7 @@ def _check_2i2c(
     ]
     wraps = built.chart.wraps
     prefix = f"{wraps}." if wraps else ""
-    generated, _ = deployer.unwrap(deployer.chart_values(built.chart, built.hub), wraps)
+    generated = built.generated
     own_config: Any = {}
     for path, data in own.items():
         inner, ignored = deployer.unwrap(data, wraps)

@@ -121,3 +121,15 @@ def test_it_lists_the_files_hubs_share() -> None:
         entry("b", "basehub", *common[:1], "gpu.values.yaml", "b.values.yaml"),
     ]
     assert shared_files(entries) == ["common.values.yaml", "gpu.values.yaml"]
+
+
+def test_it_reports_a_values_jsonnet_that_fails(tmp_path: Path) -> None:
+    chart_dir = tmp_path / "basehub"
+    chart_dir.mkdir()
+    (chart_dir / "Chart.yaml").write_text("name: basehub\n")
+    (chart_dir / "values.jsonnet").write_text("{a: std.extVar('VARS_2I2C_NOPE')}\n")
+    own = {"config/clusters/c/bcc.values.yaml": "{}\n"}
+    built = build(str(tmp_path), ClusterValues("c", shared_values={}), entry(), own)
+    ((where, message),) = built.problems
+    assert where == "helm-charts/basehub/values.jsonnet"
+    assert "VARS_2I2C_NOPE" in message
