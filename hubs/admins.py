@@ -244,7 +244,7 @@ def _matching_users(wanted: dict[str, set[str]]) -> dict[int, str]:
             .filter(login__in=sorted(wanted["github"]))
             .values_list("user_id", "login")
         )
-        found.update({uid: f"github:{login}" for uid, login in accounts})
+        found.update(dict(accounts))
     if wanted["email"]:
         addresses = (
             EmailAddress.objects.filter(verified=True)

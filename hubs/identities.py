@@ -107,6 +107,9 @@ class GitHubLookup:
         except requests.RequestException as exc:
             return None, f"GitHub could not be reached ({type(exc).__name__}); not verified"
         status = response.status_code
+        if status < 400 and response.headers.get("x-ratelimit-remaining") == "0":
+            # That was the last one this hour: do not spend the next ones on 403s.
+            self.stopped = _rate_limit_note(response.headers)
         if status == 200:
             data = response.json() if response.content else {}
             if kind == "user" and isinstance(data, dict) and data.get("type") == "Organization":

@@ -98,7 +98,7 @@ def listing(
         for identity, username in HubAdmin.objects.filter(
             hub=hub, how=HubAdmin.How.IDENTITY
         ).values_list("identity", "user__username"):
-            linked[identity.removeprefix("github:")] = username
+            linked[identity] = username
     needle = search.strip().lower()
     out = []
     for each in people.ROLES:

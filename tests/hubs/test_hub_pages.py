@@ -77,9 +77,7 @@ def test_only_the_hubs_admins_and_operators_manage_it(
 def test_it_rolls_back_to_an_earlier_revision(catalog, lead, reviewer):
     hub = live_hub(lead, reviewer)
     client = client_for(lead)
-    client.post(
-        url("hub_edit", hub), form_data(github_spec(display_name="Changed"), confirmed="1")
-    )
+    client.post(url("hub_edit", hub), form_data(github_spec(display_name="Changed"), confirmed="1"))
     Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
     page = client.get(url("hub", hub)).content.decode()
     assert "roll back to r1" in page
