@@ -144,6 +144,15 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+else:
+    # Each process's memory, with room for the GitHub lookups of a classroom import
+    # (hubs/identities.py; Django's default keeps only 300 entries).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -327,7 +336,7 @@ PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=14)
 PORTAL_GITHUB_LOOKUP_TOKEN = env_secret("PORTAL_GITHUB_LOOKUP_TOKEN")
 PORTAL_GITHUB_API_URL = env.str("PORTAL_GITHUB_API_URL", default="https://api.github.com")
 PORTAL_GITHUB_LOOKUP_TTL = env.int("PORTAL_GITHUB_LOOKUP_TTL", default=86400)
-PORTAL_GITHUB_LOOKUP_CONCURRENCY = env.int("PORTAL_GITHUB_LOOKUP_CONCURRENCY", default=16)
+PORTAL_GITHUB_LOOKUP_CONCURRENCY = env.int("PORTAL_GITHUB_LOOKUP_CONCURRENCY", default=32)
 PORTAL_GITHUB_LOOKUP_BUDGET = env.float("PORTAL_GITHUB_LOOKUP_BUDGET", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-deployments": {

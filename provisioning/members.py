@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, overload
 
 from celery import current_app
 from django.conf import settings
@@ -79,40 +80,89 @@ def effective(hub: Hub, row: PendingMembers | None = None) -> dict[str, list[str
     )
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     name: str
     role: str
     pending: str = ""  # "add" or "remove" while a change waits to be deployed
     portal_user: str = ""  # the portal user whose sign-in matches this admin
 
 
-def listing(
-    hub: Hub, row: PendingMembers | None, *, role: str = "", search: str = ""
-) -> list[Member]:
+@dataclass
+class _Segment:
+    names: list[str]
+    role: str
+    pending: str  # for every name ("add"), or "" (then a name in `gone` is to remove)
+    gone: set[str]
+    linked: dict[str, str]
+
+    def member(self, name: str) -> Member:
+        pending = self.pending or ("remove" if name.lower() in self.gone else "")
+        return Member(name, self.role, pending, self.linked.get(name.lower(), ""))
+
+
+class Listing(Sequence[Member]):
+    """The members of a hub as a sequence the Paginator slices: only the page shown
+    becomes Member rows (a university hub lists 20,000 names)."""
+
+    def __init__(self, segments: list[_Segment]) -> None:
+        self.segments = [segment for segment in segments if segment.names]
+
+    def __len__(self) -> int:
+        return sum(len(segment.names) for segment in self.segments)
+
+    @overload
+    def __getitem__(self, index: int) -> Member: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Member]: ...
+
+    def __getitem__(self, index: int | slice) -> Member | list[Member]:
+        if isinstance(index, int):
+            found = self[index : index + 1] if index >= 0 else list(self)[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop, _ = index.indices(len(self))
+        out: list[Member] = []
+        offset = 0
+        for segment in self.segments:
+            size = len(segment.names)
+            low, high = max(start - offset, 0), min(stop - offset, size)
+            if low < high:
+                out.extend(segment.member(name) for name in segment.names[low:high])
+            offset += size
+        return out
+
+
+def listing(hub: Hub, row: PendingMembers | None, *, role: str = "", search: str = "") -> Listing:
     """The members page and API: the spec's members, with the waiting changes marked."""
     current = people.of_spec(hub.spec)
     ops = _ops(row)
-    linked: dict[str, str] = {}
-    if role in ("", "admin") and current["admin"]:
-        for identity, username in HubAdmin.objects.filter(
-            hub=hub, how=HubAdmin.How.IDENTITY
-        ).values_list("identity", "user__username"):
-            linked[identity] = username
     needle = search.strip().lower()
-    out = []
+    segments = []
     for each in people.ROLES:
         if role and role != each:
             continue
+        linked = _linked(hub) if each == "admin" and current["admin"] else {}
+        names = current[each]
+        known = {n.lower() for n in names} if ops[each]["add"] else set()
+        adds = [n for n in ops[each]["add"] if n.lower() not in known]
+        if needle:
+            names = [n for n in names if needle in n.lower()]
+            adds = [n for n in adds if needle in n.lower()]
         gone = {n.lower() for n in ops[each]["remove"]}
-        known = {n.lower() for n in current[each]}
-        names = [(n, "remove" if n.lower() in gone else "") for n in current[each]]
-        names += [(n, "add") for n in ops[each]["add"] if n.lower() not in known]
-        for name, pending in names:
-            if needle and needle not in name.lower():
-                continue
-            out.append(Member(name, each, pending, linked.get(name.lower(), "")))
-    return out
+        segments.append(_Segment(names, each, "", gone, linked))
+        segments.append(_Segment(adds, each, "add", set(), {}))
+    return Listing(segments)
+
+
+def _linked(hub: Hub) -> dict[str, str]:
+    """{hub admin: the portal user whose sign-in matches it}."""
+    return dict(
+        HubAdmin.objects.filter(hub=hub, how=HubAdmin.How.IDENTITY).values_list(
+            "identity", "user__username"
+        )
+    )
 
 
 # --- planning ---------------------------------------------------------------------------
@@ -217,7 +267,11 @@ def _queue(
     by: Any,
     now: dt.datetime,
 ) -> tuple[PendingMembers | None, Deployment | None]:
-    hub = Hub.objects.select_for_update().select_related("cluster", "offering").get(pk=hub.pk)
+    hub = (
+        Hub.objects.select_for_update(of=("self",))  # (the tier is an outer join)
+        .select_related("cluster", "offering")
+        .get(pk=hub.pk)
+    )
     if hub.state in (HubState.DECOMMISSIONING, HubState.DECOMMISSIONED):
         raise IllegalTransition(
             "hub", hub.state, HubState.UPDATING, "This hub is being removed; its members stay."
@@ -297,7 +351,7 @@ def deploy_pending(
     now = now or timezone.now()
     with transaction.atomic():
         hub = (
-            Hub.objects.select_for_update()
+            Hub.objects.select_for_update(of=("self",))
             .select_related("cluster", "offering")
             .filter(pk=hub_id)
             .first()

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -34,11 +35,13 @@ class FakeGitHub:
         users: set[str] | None = None,
         orgs: dict[str, set[str]] | None = None,
         delay: float = 0.0,
+        counter: Callable[[], None] | None = None,
     ) -> None:
         self.server = server
         self.users = {u.lower() for u in users or set()}
         self.orgs = {o.lower(): {t.lower() for t in teams} for o, teams in (orgs or {}).items()}
         self.delay = delay
+        self.counter = counter  # called for each request (e.g. across processes)
         self.remaining: int | None = None  # None: no limit
         self.fail_with: int | None = None
         self.calls: list[str] = []
@@ -69,6 +72,8 @@ class FakeGitHub:
     def handle(self, request: Request) -> Response:
         assert request.headers.get("Authorization") == f"Bearer {TOKEN}"
         assert request.headers.get("Accept") == "application/vnd.github+json"
+        if self.counter is not None:
+            self.counter()
         with self.lock:
             self.calls.append(request.path)
             if self.remaining is not None:

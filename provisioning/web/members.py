@@ -13,6 +13,7 @@ members API next door does.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -101,7 +102,9 @@ def members_page(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     rows = members.listing(hub, pending, role=role, search=search)
     page = Paginator(rows, PAGE).get_page(request.GET.get("page"))
     can_manage = permissions.can_manage_hub(request.user, hub)
-    query = "&".join(f"{k}={v}" for k, v in (("role", role), ("q", search)) if v)
+    query = urlencode({k: v for k, v in (("role", role), ("q", search)) if v})
+    now = people.of_spec(hub.spec)
+    after = members.effective(hub, pending) if pending else now
     context: dict[str, Any] = {
         "hub": hub,
         "page": page,
@@ -109,12 +112,9 @@ def members_page(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
         "search": search,
         "query": query,
         "pending": pending,
-        "pending_summary": (
-            people.summary(people.of_spec(hub.spec), members.effective(hub, pending))
-            if pending
-            else ""
-        ),
-        "counts": {r: len(v) for r, v in members.effective(hub, pending).items()},
+        "pending_summary": people.summary(now, after) if pending else "",
+        "counts": {r: len(v) for r, v in after.items()},
+        "remove_url": _url("hub_member_remove", hub),
         "can_manage": can_manage,
         "editable": hub.has_spec,
         "portal_admins": list(admins.admins_of(hub)),

@@ -58,9 +58,7 @@ def check_z2jh(values_text: str) -> None:
     assert errors == []
 
 
-def test_a_portal_hub_bundles_values_members_image_and_secret_names(
-    helm_cluster, lead, reviewer
-):
+def test_a_portal_hub_bundles_values_members_image_and_secret_names(helm_cluster, lead, reviewer):
     upstream_cloudbank()  # the schemas ship beside the project
     hub = live_hub(
         lead, reviewer, cluster="k3d-local", admins=["alice-gh", "bob-gh"],
