@@ -90,7 +90,7 @@ def measure(backend: str, users: int, runs: int, names: int) -> None:
     setup_test_environment()  # the test client's host, locmem email
     # Deployments are recorded and enqueued, never run, here.
     current_app.conf.task_always_eager = False
-    current_app.conf.broker_url = "memory://"
+    current_app.conf["broker_url"] = "memory://"
     from django.contrib.auth.models import Group, User
     from django.core.cache import cache
     from django.core.management import call_command
@@ -156,7 +156,7 @@ def measure(backend: str, users: int, runs: int, names: int) -> None:
             assert client.get(url).status_code == 200
         queries: list[str] = []
 
-        def count(execute, sql, params, many, context, queries=queries):  # type: ignore[no-untyped-def]
+        def count(execute, sql, params, many, context, queries=queries):
             queries.append(sql)
             return execute(sql, params, many, context)
 

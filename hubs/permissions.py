@@ -68,8 +68,11 @@ def administered_by(user: Any) -> Q:
 
 
 def visible_hubs(user: Any) -> QuerySet[Hub]:
-    """The hubs `user` may see: all for reviewers, else those they lead or administer."""
-    hubs = Hub.objects.select_related("cluster", "offering")
+    """The hubs `user` may see: all for reviewers, else those they lead or administer.
+
+    For lists: a hub's spec (with a university's allowlist, up to 1 MB) is not loaded.
+    """
+    hubs = Hub.objects.select_related("cluster", "offering").defer("spec")
     if not is_reviewer(user):
         hubs = hubs.filter(administered_by(user)).distinct()
     return hubs

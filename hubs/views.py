@@ -51,6 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
     hubs = (
         Hub.objects.filter(permissions.administered_by(request.user))
         .select_related("cluster", "offering")
+        .defer("spec")
         .distinct()
         .order_by("cluster__slug", "name")
     )

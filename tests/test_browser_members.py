@@ -62,7 +62,7 @@ def test_an_invited_admin_accepts_and_manages_members(
     alice.get_by_role("button", name="Invite").click()
     assert "Invitation sent to hana@example.org" in alice.content()
     (message,) = [m for m in mail.outbox if "invited" in m.subject]
-    link = re.search(r"https?://\S+/invitations/\S+/", message.body)
+    link = re.search(r"https?://\S+/invitations/\S+/", str(message.body))
     assert link is not None
 
     hana = sign_in(browser, base, "hana")

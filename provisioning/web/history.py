@@ -148,7 +148,7 @@ def change_confirmation(request: HttpRequest, hub: Hub, spec: dict[str, Any]) ->
     Raises SpecError as the change itself would, so the form shows it.
     """
     checked, comparison = proposed(hub, spec)
-    identities.refuse_unknown(checked.spec, previous=hub.spec)
+    lookups = identities.refuse_unknown(checked.spec, previous=hub.spec)
     if not comparison.changes_anything and checked.spec.dump() == hub.spec:
         raise SpecError({"": ["nothing changed"]})
     beyond = lifecycle.beyond_tier(hub, checked)
@@ -167,6 +167,8 @@ def change_confirmation(request: HttpRequest, hub: Hub, spec: dict[str, Any]) ->
         + "): it becomes a request to change the hub, for the reviewers, and nothing is "
         "deployed until they approve it."
     )
+    if lookups.note:
+        intro += f" {lookups.note}"
     return render(
         request,
         "hubs/hub_confirm.html",

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.account.signals import email_confirmed
 from allauth.socialaccount.models import SocialAccount
 from django.core import mail
 from django.core.exceptions import PermissionDenied
@@ -59,8 +60,10 @@ def test_an_invitation_emails_a_link_that_works_once_for_that_address(
     with pytest.raises(PermissionDenied, match="Add that address"):
         admins.accept(invitation, other_lead)
     admins.accept(invitation, hub_admin)
+    used = admins.find_invitation(token)
+    assert used is not None
     with pytest.raises(SpecError, match="accepted"):
-        admins.accept(admins.find_invitation(token), hub_admin)
+        admins.accept(used, hub_admin)
     row = HubAdmin.objects.get(hub=hub, user=hub_admin)
     assert (row.how, row.added_by) == ("invited", lead)
     assert permissions.can_manage_hub(hub_admin, hub)
@@ -198,7 +201,25 @@ def test_an_identity_admin_is_made_for_a_hub_created_after_they_linked_their_log
 ):
     link_github(hub_admin, "hana-gh")
 
-    hub = live_hub(lead, reviewer, **{"admins": ["alice-gh", "hana-gh"]})
+    hub = live_hub(lead, reviewer, admins=["alice-gh", "hana-gh"])
 
     assert permissions.is_hub_admin(hub_admin, Hub.objects.get(pk=hub.pk))
     assert github_spec()["admins"] == ["alice-gh"]  # the fixture spec was not changed
+
+
+def test_confirming_an_address_makes_its_owner_admin_of_the_hubs_naming_it(catalog, lead, reviewer):
+    google = {"provider": "google", "google": {"hosted_domains": ["uni.edu"]}}
+    hub = live_hub(lead, reviewer, auth=google, admins=["prof@uni.edu"])
+    prof = make_user("prof")
+    address = EmailAddress.objects.create(user=prof, email="prof@uni.edu", verified=False)
+    assert not permissions.is_hub_admin(prof, hub)
+
+    address.verified = True
+    address.save()
+    email_confirmed.send(sender=EmailAddress, request=None, email_address=address)
+
+    assert HubAdmin.objects.filter(hub=hub, user=prof, how="identity").exists()
+    with pytest.raises(SpecError, match="already an admin"):
+        admins.invite(hub, "Prof@uni.edu", by=lead)
+    with pytest.raises(SpecError, match="not an email address"):
+        admins.invite(hub, "prof at uni", by=lead)

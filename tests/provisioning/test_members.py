@@ -44,6 +44,7 @@ def test_a_change_waits_out_the_window_then_deploys_as_one_revision(catalog, lea
     deployment = members.deploy_pending(hub.pk, now=now + SOON)
 
     hub.refresh_from_db()
+    assert deployment is not None
     assert deployment.revision.number == 2
     assert deployment.revision.reason == "allowlist: +2"
     assert deployment.revision.author == lead
@@ -103,6 +104,7 @@ def test_the_latest_word_on_a_name_wins(catalog, lead, reviewer):
 
     deployment = members.deploy_pending(hub.pk, now=now + SOON)
 
+    assert deployment is not None
     assert deployment.revision.spec["allowed_users"] == ["carol", "erin"]
     assert deployment.revision.reason == "allowlist: +1"
 
@@ -144,6 +146,7 @@ def test_a_batch_that_no_longer_passes_is_held_and_said_why(catalog, lead, revie
     hub = live_hub(lead, reviewer)
     now = timezone.now()
     add(hub, "carol", by=lead, now=now)
+    assert hub.offering is not None
     hub.offering.clusters.clear()  # the tier left the hub's cluster meanwhile
 
     assert members.deploy_due(now + SOON) == 0

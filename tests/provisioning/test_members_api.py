@@ -301,6 +301,7 @@ def test_it_answers_each_persona_as_the_matrix_says(
         lifecycle.update_hub(hub, github_spec(name=hub.name, expected_users=50), by=lead)
         Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
         if persona == "hub_admin":
+            assert user is not None
             make_hub_admin(hub, user, by=lead)
         client = api_client(user)
         if body == "csv":

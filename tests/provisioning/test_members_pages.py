@@ -63,7 +63,8 @@ def test_a_paste_is_previewed_then_confirmed(catalog, lead, reviewer):
     applied = client.post(url("hub_members_apply", hub), preview.context["payload"], follow=True)
 
     assert "2 to add, 1 present" in applied.content.decode()
-    assert members.pending_of(hub).changes["allowed"]["add"] == ["dave", "erin"]
+    pending = members.pending_of(hub)
+    assert pending is not None and pending.changes["allowed"]["add"] == ["dave", "erin"]
 
 
 def test_a_csv_import_can_replace_the_list(catalog, lead, reviewer):
@@ -216,6 +217,7 @@ def test_each_persona_opens_what_the_matrix_says(
         lifecycle.update_hub(hub, github_spec(name=hub.name, expected_users=50), by=lead)
         Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
         if persona == "hub_admin":
+            assert user is not None
             make_hub_admin(hub, user, by=lead)
         response = getattr(client_for(user), method)(url(page, hub), data)
         answers.append(response.status_code)
