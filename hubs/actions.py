@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from hubs import audit, notify, permissions, seams, transitions
+from hubs import audit, identities, notify, permissions, seams, transitions
 from hubs.models import Cluster, Hub, HubRequest, Offering, RequestComment, RequestSubmission
 from hubs.spec import SLUG, SpecError, check_draft
 from hubs.states import REQUEST_EDITABLE, IllegalTransition, RequestState, check
@@ -122,6 +122,10 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
         raise PermissionDenied("Only the requester can submit a request.")
     check("request", request.state, RequestState.SUBMITTED)
     checked = validate_spec(request.spec, request=request, hub=request.target_hub)
+    # The names the login provider would refuse (unknown on GitHub, outside the domains).
+    lookups = identities.refuse_unknown(
+        checked.spec, previous=request.base_spec if request.target_hub_id else None
+    )
     request.spec = checked.spec.dump()
     _denormalise(request)
     request.save(update_fields=["spec", "name", "cluster", "offering"])
@@ -131,6 +135,7 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
         RequestState.SUBMITTED,
         by=by,
         action="request.submitted",
+        comment=lookups.note,  # e.g. GitHub names that could not be verified, for reviewers
         submitted_at=timezone.now(),
         submission_count=number,
     )
@@ -196,7 +201,7 @@ def changed_spec(
 def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
     """Approve a request to change a live hub: deploy the change as the hub's next revision."""
     hub = (
-        Hub.objects.select_for_update()
+        Hub.objects.select_for_update(of=("self",))  # Postgres: not the tier's outer join
         .select_related("cluster", "offering")
         .get(pk=int(request.target_hub_id or 0))
     )

@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from hubs.members import normalise, split_paste
 from hubs.models import Cluster, Offering, UserImage
 from hubs.spec import CILOGON_CLAIMS, PROVIDERS, PURPOSES, SpecError
 from hubs.states import RequestState
@@ -63,6 +64,17 @@ LINE_FIELDS = {
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _people(text: str, provider: str) -> list[str]:
+    """Names pasted one per line or separated by commas, semicolons or spaces; normalised
+    (case, `@` before a GitHub login) and each kept once (hubs/members.py)."""
+    names: dict[str, None] = {}
+    for entry in split_paste(text):
+        name = normalise(entry.raw, provider)
+        if name:
+            names.setdefault(name)
+    return list(names)
 
 
 def _field_for(path: str, fields: dict[str, Any]) -> str | None:
@@ -175,16 +187,19 @@ class RequestForm(forms.Form):
         max_length=20000,
         required=False,
         help_text=(
-            "One per line: GitHub usernames for GitHub login, email addresses for CILogon "
-            "and Google."
+            "One per line (or separated by commas): GitHub usernames for GitHub login, email "
+            "addresses for CILogon and Google. Case does not matter; each is kept once."
         ),
     )
     allowed_users = forms.CharField(
         label="Other allowed users",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=200000,
+        max_length=1_000_000,
         required=False,
-        help_text="One per line, on top of what the login provider allows (optional).",
+        help_text=(
+            "One per line or separated by commas, on top of what the login provider allows "
+            "(optional). A long list is easier to keep on the hub's members page."
+        ),
     )
     # --- image
     image_catalog = forms.ChoiceField(label="User image", required=False)
@@ -302,7 +317,7 @@ class RequestForm(forms.Form):
         if provider:
             spec["auth"] = self._auth(provider)
         for key in ("admins", "allowed_users"):
-            spec[key] = _lines(data.get(key) or "")
+            spec[key] = _people(data.get(key) or "", provider or "")
         start, end = data.get("event_start"), data.get("event_end")
         if start or end:
             zone = zoneinfo.ZoneInfo(data.get("event_timezone") or "UTC")

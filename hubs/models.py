@@ -478,3 +478,99 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("Audit events are never deleted.")
+
+
+# --- hub admins (issue 13) ----------------------------------------------------------
+
+
+class HubAdmin(models.Model):
+    """A portal user who administers one hub, and why (hubs/admins.py keeps these)."""
+
+    class How(models.TextChoices):
+        REQUESTER = "requester", "Requested the hub"
+        INVITED = "invited", "Invited by email"
+        IDENTITY = "identity", "Sign-in matches a hub admin"
+
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="portal_admins")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="administered_hubs"
+    )
+    how = models.CharField(max_length=20, choices=How.choices)
+    # For `identity`: the GitHub login or email address that matched.
+    identity = models.CharField(max_length=254, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["hub", "created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["hub", "user"], name="one_admin_row")]
+
+    def __str__(self) -> str:
+        return f"{self.user} administers {self.hub_id} ({self.how})"
+
+
+class AdminInvitation(models.Model):
+    """An emailed link that makes whoever accepts it (with that address) an admin of a hub.
+
+    Only a hash of the token is stored; the link in the email is the token.
+    """
+
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="admin_invitations")
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.hub_id}"
+
+    @property
+    def status(self) -> str:
+        """pending, accepted, revoked or expired."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class PendingMembers(models.Model):
+    """Member changes waiting out the debounce window, to be deployed as one revision.
+
+    One row per hub at most; provisioning/members.py merges each change into
+    it and deletes it once the batch is a revision.
+    """
+
+    hub = models.OneToOneField(Hub, on_delete=models.CASCADE, related_name="pending_members")
+    # {"admin": {"add": [...], "remove": [...]}, "allowed": {...}}
+    changes = models.JSONField(default=dict)
+    last_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    authors = models.JSONField(default=list)  # user ids, in the order they changed it
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(db_index=True)
+    # Why the batch could not be deployed when it was due (it waits to be fixed or discarded).
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "pending members"
+
+    def __str__(self) -> str:
+        return f"pending member changes of {self.hub_id}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from hubs.models import Hub, HubRequest
+from hubs.models import Hub, HubAdmin, HubRequest
 from hubs.states import REQUEST_EDITABLE, RequestState
 
 REVIEWERS_GROUP = "reviewers"
@@ -62,11 +62,19 @@ def led_by(user: Any) -> Q:
     return Q(request__requester=user) | Q(community__leads=user)
 
 
+def administered_by(user: Any) -> Q:
+    """Hubs `user` leads or is a portal admin of (a filter; one query with the rest)."""
+    return led_by(user) | Q(portal_admins__user=user)
+
+
 def visible_hubs(user: Any) -> QuerySet[Hub]:
-    """The hubs `user` may see: all for reviewers, else those they lead."""
-    hubs = Hub.objects.select_related("cluster", "offering")
+    """The hubs `user` may see: all for reviewers, else those they lead or administer.
+
+    For lists: a hub's spec (with a university's allowlist, up to 1 MB) is not loaded.
+    """
+    hubs = Hub.objects.select_related("cluster", "offering").defer("spec")
     if not is_reviewer(user):
-        hubs = hubs.filter(led_by(user)).distinct()
+        hubs = hubs.filter(administered_by(user)).distinct()
     return hubs
 
 
@@ -93,8 +101,22 @@ def _leads(user: Any, hub: Hub) -> bool:
     )
 
 
+def is_hub_admin(user: Any, hub: Hub) -> bool:
+    """Whether `user` administers `hub`: its requester or a community lead, someone who
+    accepted an invitation, or someone whose linked sign-in matches one of its admins
+    (HubAdmin rows, kept by hubs/admins.py). Answered once per request and hub."""
+    if not user.is_authenticated:
+        return False
+    known = getattr(user, "_hub_admin_of", None)
+    if known is None:
+        known = user._hub_admin_of = {}
+    if hub.pk not in known:
+        known[hub.pk] = _leads(user, hub) or HubAdmin.objects.filter(hub=hub, user=user).exists()
+    return bool(known[hub.pk])
+
+
 def can_view_hub(user: Any, hub: Hub) -> bool:
-    return bool(user.is_authenticated and (is_reviewer(user) or _leads(user, hub)))
+    return bool(user.is_authenticated and (is_reviewer(user) or is_hub_admin(user, hub)))
 
 
 def can_retry_deployment(user: Any) -> bool:
@@ -103,5 +125,11 @@ def can_retry_deployment(user: Any) -> bool:
 
 
 def can_manage_hub(user: Any, hub: Hub) -> bool:
-    """Change, roll back, remove a hub or set its secrets: its leads and operators."""
+    """Change a hub within its tier, its members and admins, roll it back, set its
+    secrets: its admins (the requester and community leads among them) and operators."""
+    return bool(user.is_authenticated and (is_operator(user) or is_hub_admin(user, hub)))
+
+
+def can_decommission_hub(user: Any, hub: Hub) -> bool:
+    """Remove a hub (its users' data goes with it): its requester and leads, and operators."""
     return bool(user.is_authenticated and (is_operator(user) or _leads(user, hub)))

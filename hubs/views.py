@@ -49,8 +49,9 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at")
     )
     hubs = (
-        Hub.objects.filter(permissions.led_by(request.user))
+        Hub.objects.filter(permissions.administered_by(request.user))
         .select_related("cluster", "offering")
+        .defer("spec")
         .distinct()
         .order_by("cluster__slug", "name")
     )

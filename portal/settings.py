@@ -144,6 +144,15 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+else:
+    # Each process's memory, with room for the GitHub lookups of a classroom import
+    # (hubs/identities.py; Django's default keeps only 300 entries).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -312,6 +321,23 @@ PORTAL_EVENT_MAX_PLACEHOLDERS = env.int("PORTAL_EVENT_MAX_PLACEHOLDERS", default
 PORTAL_EVENT_CHECK_EVERY = env.float("PORTAL_EVENT_CHECK_EVERY", default=300.0)
 # How often beat compares hubs with their deploy repository (provisioning/drift.py).
 PORTAL_DRIFT_EVERY = env.float("PORTAL_DRIFT_EVERY", default=3600.0)
+# Hub admins and members (hubs/admins.py, hubs/identities.py, provisioning/members.py).
+# Member changes made within PORTAL_MEMBERS_DEBOUNCE seconds of each other are
+# deployed as one revision (0: each at once), at most PORTAL_MEMBERS_MAX_WAIT
+# seconds after the first; beat deploys batches that are due every
+# PORTAL_MEMBERS_FLUSH_EVERY seconds (the delayed task is only a shortcut).
+PORTAL_MEMBERS_DEBOUNCE = env.float("PORTAL_MEMBERS_DEBOUNCE", default=60.0)
+PORTAL_MEMBERS_MAX_WAIT = env.float("PORTAL_MEMBERS_MAX_WAIT", default=600.0)
+PORTAL_MEMBERS_FLUSH_EVERY = env.float("PORTAL_MEMBERS_FLUSH_EVERY", default=30.0)
+PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=14)
+# GitHub names are checked against GitHub's REST API with this token (none: not
+# checked, marked "not verified"); answers are cached for the TTL; at most
+# CONCURRENCY lookups at once, and a change waits at most BUDGET seconds for them.
+PORTAL_GITHUB_LOOKUP_TOKEN = env_secret("PORTAL_GITHUB_LOOKUP_TOKEN")
+PORTAL_GITHUB_API_URL = env.str("PORTAL_GITHUB_API_URL", default="https://api.github.com")
+PORTAL_GITHUB_LOOKUP_TTL = env.int("PORTAL_GITHUB_LOOKUP_TTL", default=86400)
+PORTAL_GITHUB_LOOKUP_CONCURRENCY = env.int("PORTAL_GITHUB_LOOKUP_CONCURRENCY", default=32)
+PORTAL_GITHUB_LOOKUP_BUDGET = env.float("PORTAL_GITHUB_LOOKUP_BUDGET", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-deployments": {
         "task": "provisioning.tasks.sweep_deployments",
@@ -332,6 +358,10 @@ CELERY_BEAT_SCHEDULE = {
     "check-drift": {
         "task": "provisioning.tasks.check_drift",
         "schedule": PORTAL_DRIFT_EVERY,
+    },
+    "deploy-member-changes": {
+        "task": "provisioning.tasks.deploy_member_changes",
+        "schedule": PORTAL_MEMBERS_FLUSH_EVERY,
     },
 }
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from hubs import audit, transitions
+from hubs import admins, audit, identities, transitions
 from hubs.actions import create_request
 from hubs.models import Cluster, Community, Hub, HubRequest, HubRevision, HubSecret
 from hubs.spec import SpecError, check_draft
@@ -115,6 +115,7 @@ def create_hub(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
         **revisions.fields_from(spec, checked.cluster),
     )
     audit.record(by, hub, "hub.created", to_state=hub.state, after=hub.spec)
+    admins.add_requester(hub, request.requester)  # the hub's first portal admin
     revision = revisions.create_revision(
         hub, checked, author=by or request.requester, reason="initial"
     )
@@ -185,10 +186,17 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     beyond it (another tier or purpose) becomes a request to change the hub,
     which reviewers decide on like any request: that request is returned.
     """
-    hub = Hub.objects.select_for_update().select_related("cluster", "offering").get(pk=hub.pk)
+    # Only the hub's row is locked: Postgres cannot lock the nullable side of the tier's join.
+    hub = (
+        Hub.objects.select_for_update(of=("self",))
+        .select_related("cluster", "offering")
+        .get(pk=hub.pk)
+    )
     checked = validate_spec(check_draft(spec), hub=hub)
     if checked.spec.dump() == hub.spec:
         raise SpecError({"": ["nothing changed"]})
+    # Names the login provider would refuse (hubs/identities.py): only the new ones.
+    identities.refuse_unknown(checked.spec, previous=hub.spec)
     beyond = beyond_tier(hub, checked)
     if beyond:
         notes = f"Asked for on the hub's page: {'; '.join(beyond)}."
@@ -220,6 +228,22 @@ def apply_change(
     )
     audit.record(by, hub, "hub.edited", before=before, after=hub.spec, comment=reason)
     return deployment
+
+
+@transaction.atomic
+def deploy_members(hub: Hub, checked: Checked, *, by: Any, reason: str) -> Deployment:
+    """Deploy a batch of member changes as the hub's next revision.
+
+    (provisioning/members.py checks and audits each change as it is made and
+    calls this once the batch is due; `reason` summarises it.)
+    """
+    return _deploy(
+        hub,
+        by=by,
+        reason=reason,
+        spec=checked.spec.dump(),
+        files=revisions.render_files(hub, checked),
+    )
 
 
 @transaction.atomic

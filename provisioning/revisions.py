@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from hubs import audit
+from hubs import admins, audit
 from hubs.models import Cluster, Hub, HubRevision, Offering
 from hubs.spec import HubSpec, SpecError, parse_spec
 from hubs.validation import Checked
@@ -118,6 +118,8 @@ def record(
     for key, value in columns.items():
         setattr(hub, key, value)
     audit.record(author, hub, "hub.revision", comment=f"r{number}: {reason}")
+    # Portal users whose sign-in matches the admins this revision names administer it.
+    admins.sync_hub(hub)
     return revision
 
 

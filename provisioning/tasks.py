@@ -22,7 +22,7 @@ from django.db import connections
 from django.utils import timezone
 
 from hubs.states import DeploymentState, IllegalTransition
-from provisioning import deployments
+from provisioning import deployments, members
 from provisioning.deploy.backends import get_backend
 from provisioning.deploy.backends.gitops import maintain
 from provisioning.deploy.errors import DeployError
@@ -206,3 +206,14 @@ def event_schedule() -> dict[str, list[str]]:
     """Pre-warm event hubs about to start; remove those whose event is long over."""
 
     return run_schedule()
+
+
+@shared_task(acks_late=True)
+def deploy_member_changes(hub_id: int | None = None) -> int:
+    """Deploy a hub's batch of member changes once it is due (or, from beat, every due one)."""
+    if hub_id is None:
+        return members.deploy_due()
+    try:
+        return int(members.deploy_pending(hub_id) is not None)
+    except IllegalTransition:
+        return 0  # the hub moved meanwhile; beat looks again

@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from hubs import actions
+from hubs import actions, admins
 from hubs.models import Cluster, Hub, HubRequest, Offering
 from hubs.permissions import REVIEWERS_GROUP
 from hubs.states import HubState
@@ -57,6 +57,18 @@ def second_reviewer(db: None) -> User:
     user = make_user("dana", is_staff=True)
     user.groups.add(Group.objects.get_or_create(name=REVIEWERS_GROUP)[0])
     return user
+
+
+@pytest.fixture
+def hub_admin(db: None) -> User:
+    """Hana, who administers the hubs she is made admin of (make_hub_admin) and nothing else."""
+    return make_user("hana")
+
+
+def make_hub_admin(hub: Hub, user: User, *, by: User) -> None:
+    """`user` administers `hub` as the portal makes it so: invited by email, accepted."""
+    invitation, _ = admins.invite(hub, user.email, by=by)
+    admins.accept(invitation, user)
 
 
 @pytest.fixture

@@ -20,7 +20,12 @@ from rest_framework.response import Response
 
 from hubs.api.views import json_object, split_body
 from hubs.models import Hub, HubRequest, HubSecret
-from hubs.permissions import can_manage_hub, can_retry_deployment, visible_hubs
+from hubs.permissions import (
+    can_decommission_hub,
+    can_manage_hub,
+    can_retry_deployment,
+    visible_hubs,
+)
 from hubs.spec import patched
 from provisioning import lifecycle
 from provisioning.models import Deployment
@@ -63,7 +68,7 @@ def _managed_hub(request: Request, cluster: str, name: str) -> Hub:
     """The hub, if `request.user` may change it; checked before the body is read."""
     hub = visible_hub(request.user, cluster, name)
     if not can_manage_hub(request.user, hub):
-        raise PermissionDenied("Only the hub's leads and operators can change it.")
+        raise PermissionDenied("Only the hub's admins and operators can change it.")
     return hub
 
 
@@ -128,12 +133,16 @@ def hub_rollback(request: Request, cluster: str, name: str) -> Response:
 @api_view(["POST"])
 @parser_classes([JSONParser])
 def hub_decommission(request: Request, cluster: str, name: str) -> Response:
-    """Remove a hub from its cluster (leads and operators).
+    """Remove a hub from its cluster (its requester, its community's leads and operators).
 
     Its users' data goes with it: `confirm_data_loss` must be true, else 400.
     Answers 202 with the queued deployment.
     """
-    hub = _managed_hub(request, cluster, name)
+    hub = visible_hub(request.user, cluster, name)
+    if not can_decommission_hub(request.user, hub):
+        raise PermissionDenied(
+            "Only the hub's requester, its community's leads and operators remove it."
+        )
     _, options = split_body(json_object(request), DecommissionBody, spec=False)
     deployment = lifecycle.decommission_hub(
         hub, by=request.user, confirm_data_loss=options["confirm_data_loss"]

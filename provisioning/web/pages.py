@@ -31,6 +31,7 @@ from provisioning.render.renderer import context_for
 from provisioning.render.renderer import render as render_files
 from provisioning.web.access import visible_deployment, visible_hub
 from provisioning.web.forms import DecommissionForm, SecretsForm
+from provisioning.web.history import change_confirmation, rollback_confirmation
 
 
 @login_required
@@ -77,6 +78,7 @@ def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
             "diff": commit_diff(latest) if latest else "",
             "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
             "can_manage": permissions.can_manage_hub(request.user, hub),
+            "can_decommission": permissions.can_decommission_hub(request.user, hub),
             "secrets": sorted(hub.secrets.values_list("key", flat=True)),
         },
     )
@@ -111,7 +113,7 @@ def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
 def _managed_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
     hub = visible_hub(request.user, cluster, name)
     if not permissions.can_manage_hub(request.user, hub):
-        raise PermissionDenied("Only the hub's leads and operators can change it.")
+        raise PermissionDenied("Only the hub's admins and operators can change it.")
     return hub
 
 
@@ -132,6 +134,9 @@ def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
         form.fix(**fixed)
         if form.is_valid():
             try:
+                if "confirmed" not in request.POST:
+                    # "Save and deploy" shows what the change does first.
+                    return change_confirmation(request, hub, form.spec())
                 outcome = lifecycle.update_hub(
                     hub, form.spec(), by=request.user, reason=lifecycle.CHANGED_IN_PORTAL
                 )
@@ -165,9 +170,15 @@ def _after_change_request(request: HttpRequest, change: HubRequest) -> HttpRespo
 
 
 @login_required
-@require_POST
 def hub_rollback(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """GET: what rolling back to `?revision=N` changes; POST: roll back."""
     hub = _managed_hub(request, cluster, name)
+    if request.method != "POST":
+        try:
+            return rollback_confirmation(request, hub, int(request.GET.get("revision", "")))
+        except ValueError:
+            messages.error(request, "Choose a revision to roll back to.")
+            return redirect(hub)
     try:
         number = int(request.POST.get("revision", ""))
         deployment = lifecycle.rollback_hub(hub, number, by=request.user)
@@ -189,7 +200,11 @@ def hub_rollback(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
 @login_required
 def hub_decommission(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     """Remove a hub, after the person confirms what happens to its users' data."""
-    hub = _managed_hub(request, cluster, name)
+    hub = visible_hub(request.user, cluster, name)
+    if not permissions.can_decommission_hub(request.user, hub):
+        raise PermissionDenied(
+            "Only the hub's requester, its community's leads and operators remove it."
+        )
     form = DecommissionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

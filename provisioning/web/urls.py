@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from provisioning.web import pages, webhooks
+from provisioning.web import history, members, pages, webhooks
 
 hub_urlpatterns: list[URLPattern] = [
     path("hubs/", pages.hub_list, name="hub_list"),
@@ -23,6 +23,30 @@ hub_urlpatterns: list[URLPattern] = [
     ),
     path("hubs/<slug:cluster>/<slug:name>/secrets/", pages.hub_secrets, name="hub_secrets"),
     path("operations/", pages.operations, name="operations"),
+]
+
+# A hub's members and portal admins, its history and activity, its bundle (issue 13).
+HUB = "hubs/<slug:cluster>/<slug:name>/"
+hub_urlpatterns += [
+    path(HUB + "members/", members.members_page, name="hub_members"),
+    path(HUB + "members/add/", members.member_add, name="hub_member_add"),
+    path(HUB + "members/remove/", members.member_remove, name="hub_member_remove"),
+    path(HUB + "members/preview/", members.members_preview, name="hub_members_preview"),
+    path(HUB + "members/apply/", members.members_apply, name="hub_members_apply"),
+    path(HUB + "members/export.csv", members.members_export, name="hub_members_export"),
+    path(HUB + "members/deploy/", members.members_deploy, name="hub_members_deploy"),
+    path(HUB + "members/discard/", members.members_discard, name="hub_members_discard"),
+    path(HUB + "admins/invite/", members.admin_invite, name="hub_admin_invite"),
+    path(HUB + "admins/<int:user_id>/remove/", members.admin_remove, name="hub_admin_remove"),
+    path(
+        HUB + "admins/invitations/<int:pk>/revoke/",
+        members.invitation_revoke,
+        name="hub_invitation_revoke",
+    ),
+    path(HUB + "history/", history.hub_history, name="hub_history"),
+    path(HUB + "activity/", history.hub_activity, name="hub_activity"),
+    path(HUB + "bundle.zip", history.hub_bundle, name="hub_bundle"),
+    path("invitations/<str:token>/", members.invitation, name="invitation"),
 ]
 
 app_name = "provisioning"

@@ -20,7 +20,8 @@ from tests.conftest import api_client, github_spec, submitted
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ("anonymous", "lead", "other_lead", "reviewer", "operator")
+# A hub admin (of others' hubs) is, for requests, like any other lead.
+PERSONAS = ("anonymous", "lead", "other_lead", "hub_admin", "reviewer", "operator")
 
 
 def draft(lead: User, name: str = "bcc", **overrides: Any) -> HubRequest:
@@ -435,26 +436,26 @@ def test_it_answers_404_for_an_unknown_action(catalog: None, lead: User) -> None
 
 # (method, path, state of alice's request, body, answers for PERSONAS)
 MATRIX: list[tuple[str, str, str | None, dict[str, Any] | None, tuple[int, ...]]] = [
-    ("get", "/api/v1/clusters/", None, None, (401, 200, 200, 200, 200)),
-    ("get", "/api/v1/offerings/", None, None, (401, 200, 200, 200, 200)),
-    ("get", "/api/v1/images/", None, None, (401, 200, 200, 200, 200)),
-    ("get", "/api/v1/requests/", None, None, (401, 200, 200, 200, 200)),
-    ("post", "/api/v1/requests/", None, {"name": "new"}, (401, 201, 201, 201, 201)),
-    ("get", "/api/v1/requests/{id}/", "draft", None, (401, 200, 404, 200, 200)),
-    ("patch", "/api/v1/requests/{id}/", "draft", {"notes": "Hi"}, (401, 200, 404, 403, 403)),
-    ("post", "/api/v1/requests/{id}/submit/", "draft", None, (401, 200, 404, 403, 403)),
-    ("post", "/api/v1/requests/{id}/approve/", "submitted", None, (401, 403, 404, 200, 200)),
-    ("post", "/api/v1/requests/{id}/reject/", "submitted", None, (401, 403, 404, 200, 200)),
+    ("get", "/api/v1/clusters/", None, None, (401, 200, 200, 200, 200, 200)),
+    ("get", "/api/v1/offerings/", None, None, (401, 200, 200, 200, 200, 200)),
+    ("get", "/api/v1/images/", None, None, (401, 200, 200, 200, 200, 200)),
+    ("get", "/api/v1/requests/", None, None, (401, 200, 200, 200, 200, 200)),
+    ("post", "/api/v1/requests/", None, {"name": "new"}, (401, 201, 201, 201, 201, 201)),
+    ("get", "/api/v1/requests/{id}/", "draft", None, (401, 200, 404, 404, 200, 200)),
+    ("patch", "/api/v1/requests/{id}/", "draft", {"notes": "Hi"}, (401, 200, 404, 404, 403, 403)),
+    ("post", "/api/v1/requests/{id}/submit/", "draft", None, (401, 200, 404, 404, 403, 403)),
+    ("post", "/api/v1/requests/{id}/approve/", "submitted", None, (401, 403, 404, 404, 200, 200)),
+    ("post", "/api/v1/requests/{id}/reject/", "submitted", None, (401, 403, 404, 404, 200, 200)),
     (
         "post",
         "/api/v1/requests/{id}/request-changes/",
         "submitted",
         {"comment": "Fewer users."},
-        (401, 403, 404, 200, 200),
+        (401, 403, 404, 404, 200, 200),
     ),
-    ("post", "/api/v1/requests/{id}/withdraw/", "submitted", None, (401, 200, 404, 403, 403)),
+    ("post", "/api/v1/requests/{id}/withdraw/", "submitted", None, (401, 200, 404, 404, 403, 403)),
     # The API's documentation is public (drf-spectacular's SERVE_PERMISSIONS default).
-    ("get", "/api/v1/schema/", None, None, (200, 200, 200, 200, 200)),
+    ("get", "/api/v1/schema/", None, None, (200, 200, 200, 200, 200, 200)),
 ]
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from hubs.models import Cluster, Hub, HubSecret
 from hubs.states import HubState
 from provisioning.models import Deployment
-from tests.conftest import client_for, github_spec, live_hub
+from tests.conftest import client_for, github_spec, live_hub, make_hub_admin
 from tests.hubs.test_views import form_data
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,16 @@ def test_a_lead_changes_their_hub_and_it_is_deployed(catalog, lead, reviewer):
     assert page.context["form"].initial["display_name"] == "Berkeley City College"
     # The name and cluster are shown but fixed: what the browser sends for them is ignored.
     data = form_data(github_spec(display_name="BCC Data 8", name="other", expected_users=80))
-    response = client.post(url("hub_edit", hub), data)
+    # "Save and deploy" shows what the change does first, with the form's data to post again.
+    confirm = client.post(url("hub_edit", hub), data)
+    assert confirm.status_code == 200
+    assert ("display_name", "Berkeley City College", "BCC Data 8") in confirm.context[
+        "comparison"
+    ].other
+    assert ("confirmed", "1") in confirm.context["fields"]
+    hub.refresh_from_db()
+    assert hub.current_revision == 1  # nothing changed yet
+    response = client.post(url("hub_edit", hub), dict(confirm.context["fields"]))
     assert response.status_code == 302
     hub.refresh_from_db()
     assert (hub.name, hub.display_name, hub.current_revision) == ("bcc", "BCC Data 8", 2)
@@ -46,22 +55,40 @@ def test_a_change_the_tier_refuses_is_shown_and_changes_nothing(catalog, lead, r
     assert (hub.current_revision, hub.state) == (1, HubState.ACTIVE)
 
 
-def test_only_the_hubs_leads_and_operators_manage_it(catalog, lead, other_lead, reviewer, operator):
+def test_only_the_hubs_admins_and_operators_manage_it(
+    catalog, lead, other_lead, hub_admin, reviewer, operator
+):
     hub = live_hub(lead, reviewer)
-    for page in ("hub_edit", "hub_decommission"):
-        got = [client_for(u).get(url(page, hub)).status_code
-               for u in (None, lead, other_lead, reviewer, operator)]  # fmt: skip
-        assert got == [302, 200, 404, 403, 200], page
+    make_hub_admin(hub, hub_admin, by=lead)
+    users = (None, lead, other_lead, hub_admin, reviewer, operator)
+    for page, expected in (
+        ("hub", [302, 200, 404, 200, 200, 200]),
+        ("hub_edit", [302, 200, 404, 200, 403, 200]),
+        ("hub_export", [302, 200, 404, 200, 200, 200]),
+        # Removing a hub (its users' data goes too) is for its requester and operators.
+        ("hub_decommission", [302, 200, 404, 403, 403, 200]),
+        ("hub_secrets", [302, 302, 404, 302, 403, 302]),  # GitOps: back to the hub page
+    ):
+        got = [client_for(u).get(url(page, hub)).status_code for u in users]
+        assert got == expected, page
     assert client_for(reviewer).post(url("hub_rollback", hub), {"revision": 1}).status_code == 403
 
 
 def test_it_rolls_back_to_an_earlier_revision(catalog, lead, reviewer):
     hub = live_hub(lead, reviewer)
     client = client_for(lead)
-    client.post(url("hub_edit", hub), form_data(github_spec(display_name="Changed")))
+    client.post(url("hub_edit", hub), form_data(github_spec(display_name="Changed"), confirmed="1"))
     Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
     page = client.get(url("hub", hub)).content.decode()
     assert "roll back to r1" in page
+    # The link shows what rolling back changes first; the confirmation posts the rollback.
+    confirm = client.get(url("hub_rollback", hub), {"revision": 1})
+    assert ("display_name", "Changed", "Berkeley City College") in confirm.context[
+        "comparison"
+    ].other
+    assert ("revision", "1") in confirm.context["fields"]
+    hub.refresh_from_db()
+    assert hub.current_revision == 2
     client.post(url("hub_rollback", hub), {"revision": "1"})
     hub.refresh_from_db()
     assert hub.current_revision == 3

@@ -16,7 +16,7 @@ from hubs import actions
 from hubs.forms import RequestForm
 from hubs.models import Hub, HubRequest
 from hubs.states import RequestState
-from tests.conftest import client_for, event_spec, github_spec, submitted
+from tests.conftest import client_for, event_spec, github_spec, make_hub_admin, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -298,34 +298,41 @@ def test_the_queue_is_for_reviewers(catalog, lead):
 # --- who sees which page ---------------------------------------------------------------
 
 PAGES = ["home", "request_new", "request", "request_edit", "review_queue", "hub_list", "hub",
-         "operations", "profile"]  # fmt: skip
+         "deployment", "operations", "profile"]  # fmt: skip
 EXPECTED = {
-    #               anonymous, lead, other lead, reviewer, operator
-    "home": (200, 200, 200, 200, 200),
-    "request_new": (302, 200, 200, 200, 200),
-    "request": (302, 200, 404, 200, 200),
-    "request_edit": (302, 302, 404, 302, 302),
-    "review_queue": (302, 403, 403, 200, 200),
-    "hub_list": (302, 200, 200, 200, 200),
-    "hub": (302, 200, 404, 200, 200),
-    "operations": (302, 403, 403, 403, 200),
-    "profile": (302, 200, 200, 200, 200),
+    #   anonymous, lead, other lead, hub admin (of the hub, not the request), reviewer, operator
+    "home": (200, 200, 200, 200, 200, 200),
+    "request_new": (302, 200, 200, 200, 200, 200),
+    "request": (302, 200, 404, 404, 200, 200),
+    "request_edit": (302, 302, 404, 404, 302, 302),
+    "review_queue": (302, 403, 403, 403, 200, 200),
+    "hub_list": (302, 200, 200, 200, 200, 200),
+    "hub": (302, 200, 404, 200, 200, 200),
+    "deployment": (302, 200, 404, 200, 200, 200),
+    "operations": (302, 403, 403, 403, 403, 200),
+    "profile": (302, 200, 200, 200, 200, 200),
 }
 
 
-def test_it_shows_each_page_only_to_whom_it_should(catalog, lead, other_lead, reviewer, operator):
+def test_it_shows_each_page_only_to_whom_it_should(
+    catalog, lead, other_lead, hub_admin, reviewer, operator
+):
     request = submitted(lead)
     hub = actions.approve_request(request, by=reviewer)
+    make_hub_admin(hub, hub_admin, by=lead)
     args: dict[str, list[Any]] = {
         "request": [request.pk],
         "request_edit": [request.pk],
         "hub": [hub.cluster.slug, hub.name],
     }
     for page in PAGES:
-        url = reverse(f"hubs:{page}", args=args.get(page, []))
+        if page == "deployment":
+            url = hub.deployments.get().get_absolute_url()
+        else:
+            url = reverse(f"hubs:{page}", args=args.get(page, []))
         got = tuple(
             client_for(user).get(url).status_code
-            for user in (None, lead, other_lead, reviewer, operator)
+            for user in (None, lead, other_lead, hub_admin, reviewer, operator)
         )
         assert got == EXPECTED[page], page
 

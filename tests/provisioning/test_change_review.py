@@ -78,8 +78,13 @@ def test_it_sends_a_change_of_tier_from_the_change_page_to_review(
         admins="alice-gh",
     )
     form = {k: v for k, v in form.items() if v is not None}
+    confirm = client_for(lead).post(f"/hubs/{hub.cluster.slug}/bcc/change/", form)
+    assert "it becomes a request to change the hub" in confirm.context["intro"]
+    assert confirm.context["button"] == "Send for review"
 
-    response = client_for(lead).post(f"/hubs/{hub.cluster.slug}/bcc/change/", form)
+    response = client_for(lead).post(
+        f"/hubs/{hub.cluster.slug}/bcc/change/", dict(confirm.context["fields"])
+    )
 
     change = HubRequest.objects.get(target_hub=hub)
     assert response.status_code == 302

@@ -17,11 +17,11 @@ from hubs.models import Hub, HubRevision, HubSecret
 from hubs.states import DeploymentState, HubState
 from provisioning import lifecycle
 from provisioning.models import Deployment
-from tests.conftest import api_client, github_spec, live_hub
+from tests.conftest import api_client, github_spec, live_hub, make_hub_admin
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ("anonymous", "lead", "other_lead", "reviewer", "operator")
+PERSONAS = ("anonymous", "lead", "other_lead", "hub_admin", "reviewer", "operator")
 CLIENT_ID = "Iv1.0123456789abcdef"
 CLIENT_SECRET = "s3cr3t-0f-the-0auth-app-5e1f"
 
@@ -316,15 +316,16 @@ def test_it_runs_a_deployment_that_failed_for_want_of_secrets_again(
 # --- who may do what -----------------------------------------------------------
 
 # (method, path after the hub's URL, body, answers for PERSONAS)
+# The hub admin administers each hub (invited, accepted): everything but removing it.
 MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
-    ("get", "", None, (401, 200, 404, 200, 200)),
-    ("patch", "", {"expected_users": 60}, (401, 202, 404, 403, 202)),
-    ("post", "rollback/", {"revision": 1}, (401, 202, 404, 403, 202)),
-    ("post", "decommission/", {"confirm_data_loss": True}, (401, 202, 404, 403, 202)),
-    ("get", "secrets/", None, (401, 200, 404, 403, 200)),
+    ("get", "", None, (401, 200, 404, 200, 200, 200)),
+    ("patch", "", {"expected_users": 60}, (401, 202, 404, 202, 403, 202)),
+    ("post", "rollback/", {"revision": 1}, (401, 202, 404, 202, 403, 202)),
+    ("post", "decommission/", {"confirm_data_loss": True}, (401, 202, 404, 403, 403, 202)),
+    ("get", "secrets/", None, (401, 200, 404, 200, 403, 200)),
     # A GitOps hub: its secrets are the operators' encrypted file, so even those who
     # manage the hub are refused (400) rather than allowed (see the helm tests above).
-    ("put", "secrets/", {"oauth_client_id": "an-id"}, (401, 400, 404, 403, 400)),
+    ("put", "secrets/", {"oauth_client_id": "an-id"}, (401, 400, 404, 400, 403, 400)),
 ]
 
 
@@ -350,6 +351,9 @@ def test_it_answers_each_persona_as_the_matrix_says(
         hub = live_hub(lead, reviewer, name=f"hub-{i}")
         lifecycle.update_hub(hub, github_spec(name=hub.name, expected_users=50), by=lead)
         Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
+        if persona == "hub_admin":
+            assert user is not None
+            make_hub_admin(hub, user, by=lead)
         response = getattr(api_client(user), method)(url(hub, suffix), body, format="json")
         answers.append(response.status_code)
 
