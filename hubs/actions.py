@@ -234,6 +234,9 @@ def approve_request(request: HubRequest, *, by: Any, comment: str = "") -> Hub:
 
 @transaction.atomic
 def reject_request(request: HubRequest, *, by: Any, comment: str = "") -> HubRequest:
+    """Turn a request down; the comment tells the requester why (it is required)."""
+    if not comment.strip():
+        raise SpecError({"comment": ["say why the request is rejected"]})
     return _decide(
         request, RequestState.REJECTED, by=by, comment=comment, action="request.rejected"
     )

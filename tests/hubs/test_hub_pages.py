@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.http import HttpResponse
+from django.test import Client
 from django.urls import reverse
 
 from hubs.models import Cluster, Hub, HubSecret
@@ -18,6 +22,15 @@ def url(name: str, hub: Hub) -> str:
     return reverse(f"hubs:{name}", args=[hub.cluster.slug, hub.name])
 
 
+def change_confirmed(client: Client, hub: Hub, data: dict[str, Any]) -> HttpResponse:
+    """Post a change to the change page, then confirm the preview it answers with."""
+    preview = client.post(url("hub_edit", hub), data)
+    assert preview.status_code == 200
+    assert preview.context["preview"].ok, preview.context["preview"].problems
+    hub.refresh_from_db()
+    return client.post(url("hub_edit", hub), {**data, "confirm": "1", "base": hub.current_revision})
+
+
 def test_a_lead_changes_their_hub_and_it_is_deployed(catalog, lead, reviewer):
     hub = live_hub(lead, reviewer)
     client = client_for(lead)
@@ -25,7 +38,7 @@ def test_a_lead_changes_their_hub_and_it_is_deployed(catalog, lead, reviewer):
     assert page.context["form"].initial["display_name"] == "Berkeley City College"
     # The name and cluster are shown but fixed: what the browser sends for them is ignored.
     data = form_data(github_spec(display_name="BCC Data 8", name="other", expected_users=80))
-    response = client.post(url("hub_edit", hub), data)
+    response = change_confirmed(client, hub, data)
     assert response.status_code == 302
     hub.refresh_from_db()
     assert (hub.name, hub.display_name, hub.current_revision) == ("bcc", "BCC Data 8", 2)
@@ -58,7 +71,7 @@ def test_only_the_hubs_leads_and_operators_manage_it(catalog, lead, other_lead, 
 def test_it_rolls_back_to_an_earlier_revision(catalog, lead, reviewer):
     hub = live_hub(lead, reviewer)
     client = client_for(lead)
-    client.post(url("hub_edit", hub), form_data(github_spec(display_name="Changed")))
+    change_confirmed(client, hub, form_data(github_spec(display_name="Changed")))
     Hub.objects.filter(pk=hub.pk).update(state=HubState.ACTIVE)
     page = client.get(url("hub", hub)).content.decode()
     assert "roll back to r1" in page
