@@ -26,11 +26,14 @@ def provider_name(provider: str) -> str:
     return PROVIDER_NAMES.get(provider, provider or "—")
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _settings(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    auth = spec.get("auth") if isinstance(spec.get("auth"), dict) else {}
+    auth = _mapping(spec.get("auth"))
     provider = str(auth.get("provider") or "")
-    settings = auth.get(provider) if isinstance(auth.get(provider), dict) else {}
-    return provider, settings
+    return provider, _mapping(auth.get(provider))
 
 
 def _strings(values: Any) -> list[str]:
@@ -101,7 +104,7 @@ def image_label(spec: dict[str, Any], catalog: dict[str, str] | None = None) -> 
 
     `catalog` maps catalog slugs to labels (the caller looks them up).
     """
-    image = spec.get("image") if isinstance(spec.get("image"), dict) else {}
+    image = _mapping(spec.get("image"))
     if image.get("custom"):
         return f"{image['custom']} (custom)"
     slug = str(image.get("catalog") or "")

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
@@ -31,6 +32,7 @@ from hubs.states import (
     IllegalTransition,
     RequestState,
 )
+from notifications.models import CATEGORIES, NotificationPreference
 from portal.text import sentence
 
 QUEUE_PAGE = 50
@@ -378,11 +380,18 @@ def filters_query(data: QueryDict) -> str:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    """Account links and the API token (shown in full only right after it is made)."""
+    """Account links, email preferences and the API token (shown in full only once)."""
     new_key = ""
     user: Any = request.user  # signed in (login_required)
+    preference, _ = NotificationPreference.objects.get_or_create(user=user)
     if request.method == "POST":
         action = request.POST.get("action")
+        if action == "notifications":
+            preference.off = [c for c in CATEGORIES if f"on_{c}" not in request.POST]
+            preference.updated_at = timezone.now()
+            preference.save(update_fields=["off", "updated_at"])
+            messages.success(request, "Email preferences saved.")
+            return redirect("hubs:profile")
         Token.objects.filter(user=user).delete()
         if action == "create":
             new_key = Token.objects.create(user=user).key
@@ -390,4 +399,12 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "API token revoked; scripts using it can no longer sign in.")
     token = Token.objects.filter(user=user).first()
-    return render(request, "hubs/profile.html", {"token": token, "new_key": new_key})
+    categories = [
+        {"key": key, "title": title, "help": help_text, "on": key not in preference.off}
+        for key, (title, help_text) in CATEGORIES.items()
+    ]
+    return render(
+        request,
+        "hubs/profile.html",
+        {"token": token, "new_key": new_key, "categories": categories},
+    )

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from hubs import notify
 from hubs.states import DeploymentState, IllegalTransition
 from provisioning import deployments
 from provisioning.deploy.backends import get_backend
@@ -206,3 +207,10 @@ def event_schedule() -> dict[str, list[str]]:
     """Pre-warm event hubs about to start; remove those whose event is long over."""
 
     return run_schedule()
+
+
+@shared_task(acks_late=True)
+def review_digest() -> int:
+    """Each morning, the reviewers' list of requests waiting for review (hubs/notify.py)."""
+
+    return notify.review_digest()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from provisioning.web import confirm, live, pages, webhooks
+from provisioning.web import confirm, hooks, live, pages, webhooks
 
 hub_urlpatterns: list[URLPattern] = [
     path("hubs/", pages.hub_list, name="hub_list"),
@@ -23,7 +23,9 @@ hub_urlpatterns: list[URLPattern] = [
         name="hub_decommission",
     ),
     path("hubs/<slug:cluster>/<slug:name>/secrets/", pages.hub_secrets, name="hub_secrets"),
+    path("hubs/<slug:cluster>/<slug:name>/webhooks/", hooks.hub_webhooks, name="hub_webhooks"),
     path("operations/", pages.operations, name="operations"),
+    path("operations/webhooks/", hooks.operations_webhooks, name="operations_webhooks"),
 ]
 
 app_name = "provisioning"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -22,7 +21,7 @@ def url(name: str, hub: Hub) -> str:
     return reverse(f"hubs:{name}", args=[hub.cluster.slug, hub.name])
 
 
-def change_confirmed(client: Client, hub: Hub, data: dict[str, Any]) -> HttpResponse:
+def change_confirmed(client: Client, hub: Hub, data: dict[str, Any]) -> Any:
     """Post a change to the change page, then confirm the preview it answers with."""
     preview = client.post(url("hub_edit", hub), data)
     assert preview.status_code == 200
