@@ -25,6 +25,8 @@ from provisioning.deploy.backends.gitops import show_commit
 from provisioning.models import Deployment
 from provisioning.web.access import visible_deployment, visible_hub
 
+# Log lines that carry a tool's own words (git's or helm's stderr, a raw error): for staff.
+RAW_LEVELS = frozenset({"output", "error"})
 # Seconds between polls: quick while a worker runs, slower while a person must merge.
 POLL_RUNNING = 2
 POLL_WAITING = 10
@@ -63,7 +65,7 @@ def deployment_view(user: Any, deployment: Deployment, *, running: Any) -> dict[
         "deployment": deployment,
         "steps": steps,
         # Raw output (git's or helm's stderr) is for the people who can act on it.
-        "entries": entries if staff else [e for e in entries if e.level != "output"],
+        "entries": entries if staff else [e for e in entries if e.level not in RAW_LEVELS],
         "staff": staff,
         "explanation": progress.explain_failure(deployment, failed_step, running=running)
         if failed
