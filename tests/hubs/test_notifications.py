@@ -39,7 +39,7 @@ def test_reviewers_hear_of_a_submission_and_the_requester_of_the_decision(
     [message] = mail.outbox
     assert message.to == ["alice@example.org"]
     assert "asks for changes" in message.body and "Fewer users, please." in message.body
-    html, kind = message.alternatives[0]
+    html, kind = message.alternatives[0]  # type: ignore[attr-defined]
     assert kind == "text/html" and "<blockquote>Fewer users, please.</blockquote>" in html
 
 
