@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Min
+
 from hubs.models import Hub, HubRevision
 from hubs.states import DEPLOYMENT_ACTIVE, DeploymentState
 from provisioning.models import Deployment, DeploymentLogEntry
@@ -108,12 +110,27 @@ def plan(deployment: Deployment) -> list[_Plan]:
     return steps
 
 
-def steps(deployment: Deployment, entries: Iterable[DeploymentLogEntry]) -> list[Step]:
-    """The deployment's steps, each done (with its time), current, failed or still to come."""
+def first_times(deployment: Deployment) -> dict[str, dt.datetime]:
+    """{log step: when it was first logged}, in one query however long the log."""
+    rows = deployment.log.values_list("step").annotate(first=Min("created_at")).order_by()
+    return {step: first for step, first in rows}
+
+
+def steps(
+    deployment: Deployment,
+    entries: Iterable[DeploymentLogEntry] = (),
+    *,
+    first: dict[str, dt.datetime] | None = None,
+) -> list[Step]:
+    """The deployment's steps, each done (with its time), current, failed or still to come.
+
+    From its log `entries`, or from `first` (first_times()) and the latest of `entries`.
+    """
     entries = list(entries)
-    first: dict[str, dt.datetime] = {}
-    for entry in entries:
-        first.setdefault(entry.step, entry.created_at)
+    if first is None:
+        first = {}
+        for entry in entries:
+            first.setdefault(entry.step, entry.created_at)
     revision_at = deployment.revision.created_at
     state = deployment.state
     out: list[Step] = []

@@ -27,6 +27,8 @@ from provisioning.web.access import visible_deployment, visible_hub
 
 # Log lines that carry a tool's own words (git's or helm's stderr, a raw error): for staff.
 RAW_LEVELS = frozenset({"output", "error"})
+# How many of the latest log lines the fragments show (the full log: deployment_log).
+LOG_TAIL = 100
 # Seconds between polls: quick while a worker runs, slower while a person must merge.
 POLL_RUNNING = 2
 POLL_WAITING = 10
@@ -56,16 +58,19 @@ def commit_diff(deployment: Deployment) -> str:
 
 def deployment_view(user: Any, deployment: Deployment, *, running: Any) -> dict[str, Any]:
     """A deployment's steps, its log and, when it failed, what that means (per audience)."""
-    entries = list(deployment.log.all())
-    steps = progress.steps(deployment, entries)
     staff = permissions.can_retry_deployment(user)
+    log = deployment.log.all() if staff else deployment.log.exclude(level__in=RAW_LEVELS)
+    # The latest lines only: the fragment is polled, and a helm log runs to thousands.
+    entries = list(log.order_by("-pk")[:LOG_TAIL])[::-1]
+    steps = progress.steps(deployment, entries[-1:], first=progress.first_times(deployment))
     failed = deployment.state == DeploymentState.FAILED
     failed_step = next((s.key for s in steps if s.state == "failed"), "")
     return {
         "deployment": deployment,
         "steps": steps,
         # Raw output (git's or helm's stderr) is for the people who can act on it.
-        "entries": entries if staff else [e for e in entries if e.level not in RAW_LEVELS],
+        "entries": entries,
+        "log_tail": LOG_TAIL,
         "staff": staff,
         "explanation": progress.explain_failure(deployment, failed_step, running=running)
         if failed
