@@ -76,12 +76,14 @@ def measure(backend: str, runs: int, lines: int) -> None:
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
+    from django.conf import settings
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from hubs import actions
+    from portal.celery import app
     from provisioning import deployments, preview
     from provisioning.models import Deployment
     from tests.conftest import github_spec
@@ -92,9 +94,6 @@ def measure(backend: str, runs: int, lines: int) -> None:
     operator = User.objects.create_user("bench-op", "o@example.org", "x", is_superuser=True)
     request = actions.create_request(lead, github_spec(), submit=True)
     # Approved without running the deployment: it stays queued, then is claimed (running).
-    from django.conf import settings
-    from portal.celery import app
-
     app.conf.task_always_eager = False
     settings.CELERY_BROKER_URL = "memory://"
     app.conf.broker_url = "memory://"

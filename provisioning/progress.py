@@ -113,7 +113,7 @@ def plan(deployment: Deployment) -> list[_Plan]:
 def first_times(deployment: Deployment) -> dict[str, dt.datetime]:
     """{log step: when it was first logged}, in one query however long the log."""
     rows = deployment.log.values_list("step").annotate(first=Min("created_at")).order_by()
-    return {step: first for step, first in rows}
+    return dict(rows)
 
 
 def steps(
