@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_live")
@@ -76,7 +77,6 @@ def measure(backend: str, runs: int, lines: int) -> None:
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
-    from django.conf import settings
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import connection
@@ -94,9 +94,7 @@ def measure(backend: str, runs: int, lines: int) -> None:
     operator = User.objects.create_user("bench-op", "o@example.org", "x", is_superuser=True)
     request = actions.create_request(lead, github_spec(), submit=True)
     # Approved without running the deployment: it stays queued, then is claimed (running).
-    app.conf.task_always_eager = False
-    settings.CELERY_BROKER_URL = "memory://"
-    app.conf.broker_url = "memory://"
+    app.conf.update(task_always_eager=False, broker_url="memory://")
     hub = actions.approve_request(request, by=operator)
     deployment = Deployment.objects.get(hub=hub)
     claimed = deployments.claim(deployment.pk, "bench")
@@ -111,7 +109,7 @@ def measure(backend: str, runs: int, lines: int) -> None:
         assert client.get(url).status_code == 200
     queries: list[str] = []
 
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         queries.append(sql)
         return execute(sql, params, many, context)
 
