@@ -93,7 +93,10 @@ def flat_files(files: dict[str, Any] | None) -> dict[str, str]:
     if entry:
         cluster_folder = next(iter(out), "").rsplit("/", 1)[0] or "config/clusters/?"
         out[f"{cluster_folder}/cluster.yaml (this hub's entry)"] = yaml.safe_dump(
-            entry, sort_keys=False, allow_unicode=True
+            # Sorted: a stored entry comes back from Postgres' jsonb in another key order.
+            entry,
+            sort_keys=True,
+            allow_unicode=True,
         )
     return {path: str(text) for path, text in out.items()}
 
