@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/review_queue.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/members.py
+	$(BIN)/python bench/live_status.py
 
 clean:
 	rm -rf var/test var/broker

@@ -1,7 +1,8 @@
 """Every change to a hub request, as one named function each.
 
 Each action runs in a transaction, moves the request with hubs/transitions.py
-(compare-and-set against the state table, audited), and sends email only
+(compare-and-set against the state table, audited), records its outgoing
+webhooks (notifications.webhooks.emit) and sends email and deliveries only
 after the transaction commits. Approving a request hands the new hub (or the
 change to a live hub) to the provisioning pipeline through hubs/seams.py.
 Views, the API and management commands check access and call these; the
@@ -18,11 +19,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from hubs import audit, identities, notify, permissions, seams, transitions
+from hubs import audit, identities, notify, payloads, permissions, seams, transitions
 from hubs.models import Cluster, Hub, HubRequest, Offering, RequestComment, RequestSubmission
 from hubs.spec import SLUG, SpecError, check_draft
 from hubs.states import REQUEST_EDITABLE, IllegalTransition, RequestState, check
 from hubs.validation import Checked, validate_spec
+from notifications.webhooks import emit
 from portal.commit import after_commit
 
 MAX_COMMENT = 5000
@@ -142,6 +144,7 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
     RequestSubmission.objects.create(
         request=request, number=number, spec=request.spec, notes=request.notes
     )
+    emit("request.submitted", payloads.request_data(request, by=by), hub_id=request.target_hub_id)
     if not checked.offering.requires_review:
         approve_request(
             request, by=None, comment="Approved automatically: this tier needs no review."
@@ -175,6 +178,11 @@ def _decide(request: HubRequest, target: str, *, by: Any, comment: str, action: 
     if comment:
         RequestComment.objects.create(request=request, author=by, body=comment, transition=target)
     after_commit(notify.request_changed, request.pk, target)
+    emit(
+        f"request.{target}",
+        payloads.request_data(request, by=by, comment=comment),
+        hub_id=request.target_hub_id,
+    )
     return request
 
 
@@ -239,6 +247,9 @@ def approve_request(request: HubRequest, *, by: Any, comment: str = "") -> Hub:
 
 @transaction.atomic
 def reject_request(request: HubRequest, *, by: Any, comment: str = "") -> HubRequest:
+    """Turn a request down; the comment tells the requester why (it is required)."""
+    if not comment.strip():
+        raise SpecError({"comment": ["say why the request is rejected"]})
     return _decide(
         request, RequestState.REJECTED, by=by, comment=comment, action="request.rejected"
     )
@@ -274,6 +285,11 @@ def withdraw_request(request: HubRequest, *, by: Any, comment: str = "") -> HubR
         )
     if previous != RequestState.DRAFT:
         after_commit(notify.request_changed, request.pk, "withdrawn")
+        emit(
+            "request.withdrawn",
+            payloads.request_data(request, by=by, comment=comment),
+            hub_id=request.target_hub_id,
+        )
     return request
 
 
@@ -288,6 +304,12 @@ def add_comment(request: HubRequest, *, by: Any, body: str) -> RequestComment:
     comment = RequestComment.objects.create(request=request, author=by, body=body)
     audit.record(by, request, "request.commented", comment=body)
     after_commit(notify.request_commented, comment.pk)
+    if request.state != RequestState.DRAFT:  # drafts are the requester's own business
+        emit(
+            "request.commented",
+            payloads.request_data(request, by=by, comment=body),
+            hub_id=request.target_hub_id,
+        )
     return comment
 
 

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.html import escape
 
 from hubs.models import (
     AuditEvent,
@@ -24,6 +25,7 @@ from hubs.models import (
     Offering,
     UserImage,
 )
+from hubs.spec import PURPOSES
 
 
 def https_urls(field: models.Field, **kwargs: Any) -> Any:
@@ -36,6 +38,30 @@ def https_urls(field: models.Field, **kwargs: Any) -> Any:
 class PortalAdmin(admin.ModelAdmin):
     # Addresses typed without a scheme are https:// (Django 6's default, today).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # The models' help texts are plain text ("<hub>.<base domain>"); the admin
+        # writes help texts as HTML, where such words would vanish as tags.
+        if field is not None and field.help_text:
+            field.help_text = escape(str(field.help_text))
+        return field
+
+
+class OfferingForm(forms.ModelForm):
+    """Purposes as checkboxes rather than a JSON list typed by hand."""
+
+    purposes = forms.MultipleChoiceField(
+        choices=[(p, p.capitalize()) for p in PURPOSES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the tier is for; requests must name one of these.",
+    )
+
+    class Meta:
+        model = Offering
+        fields = "__all__"  # noqa: DJ007 - operators edit every field of a tier
 
 
 class SecretFieldsForm(forms.ModelForm):
@@ -70,7 +96,8 @@ class SecretFieldsForm(forms.ModelForm):
 
 
 @admin.register(Offering)
-class OfferingAdmin(admin.ModelAdmin):
+class OfferingAdmin(PortalAdmin):
+    form = OfferingForm
     list_display = ("slug", "name", "max_users", "monthly_fee", "requires_review", "active")
     list_filter = ("active", "requires_review")
     filter_horizontal = ("clusters",)
@@ -78,7 +105,7 @@ class OfferingAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserImage)
-class UserImageAdmin(admin.ModelAdmin):
+class UserImageAdmin(PortalAdmin):
     list_display = ("slug", "name", "reference", "active")
     list_filter = ("active",)
     search_fields = ("slug", "name", "reference")

@@ -15,10 +15,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from hubs.describe import estimate, resources
 from hubs.members import normalise, split_paste
 from hubs.models import Cluster, Offering, UserImage
 from hubs.spec import CILOGON_CLAIMS, PROVIDERS, PURPOSES, SpecError
 from hubs.states import RequestState
+from hubs.timezones import zone_choices, zone_names
+from portal.text import sentence
 
 PROVIDER_LABELS = {
     "github": "GitHub organisations and teams",
@@ -28,7 +31,10 @@ PROVIDER_LABELS = {
     "tmp": "Temporary users (events only)",
     "shared-password": "One shared password (events only)",
 }
-TIMEZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+# One zone per place, by its current name, grouped by region (hubs/timezones.py).
+TIMEZONES = list(zone_names())
+# The image menu's entry for "give a reference instead" (tiers that allow custom images).
+CUSTOM_IMAGE = "custom"
 
 # Spec path prefix -> form field, most specific first (see _field_for()).
 PATH_FIELDS: tuple[tuple[str, str], ...] = (
@@ -124,7 +130,8 @@ class RequestForm(forms.Form):
         choices=[("", "Choose…")] + [(p, p.capitalize()) for p in PURPOSES],
         required=False,
     )
-    offering = forms.ChoiceField(label="Tier", required=False)
+    # Shown as cards with each tier's resources and fee (hubs/partials/tier_cards.html).
+    offering = forms.ChoiceField(label="Tier", required=False, widget=forms.RadioSelect)
     cluster = forms.ChoiceField(
         label="Cluster", required=False, help_text="Only clusters your tier runs on are accepted."
     )
@@ -221,7 +228,7 @@ class RequestForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     event_timezone = forms.ChoiceField(
-        label="Time zone", choices=[(z, z) for z in TIMEZONES], initial="UTC", required=False
+        label="Time zone", choices=zone_choices, initial="UTC", required=False
     )
     notes = forms.CharField(
         label="Notes for the reviewers",
@@ -236,17 +243,20 @@ class RequestForm(forms.Form):
         self.offerings = offerings
         field = self.fields["offering"]
         assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
-        field.choices = [("", "Choose…")] + [(o.slug, o.name) for o in offerings]
+        field.choices = [(o.slug, o.name) for o in offerings]
         field = self.fields["cluster"]
         assert isinstance(field, forms.ChoiceField)  # noqa: S101
         field.choices = [("", "Choose…")] + [
-            (c.slug, f"{c.name} ({c.slug})") for c in Cluster.objects.filter(active=True)
+            (c.slug, cluster_label(c)) for c in Cluster.objects.filter(active=True)
         ]
         field = self.fields["image_catalog"]
         assert isinstance(field, forms.ChoiceField)  # noqa: S101
-        field.choices = [("", "A custom image (below)")] + [
-            (i.slug, f"{i.name} — {i.reference}") for i in UserImage.objects.filter(active=True)
+        images = list(UserImage.objects.filter(active=True))
+        # A catalog image by default; a custom reference is the exception (and tier-bound).
+        field.choices = [(i.slug, f"{i.name} — {i.reference}") for i in images] + [
+            (CUSTOM_IMAGE, "Another image: give its reference below (where the tier allows it)")
         ]
+        field.initial = images[0].slug if images else CUSTOM_IMAGE
         hours = int(settings.PORTAL_EVENT_TEARDOWN_AFTER) // 3600
         self.fields["event_end"].help_text = (
             f"The hub is removed {hours} hour{'' if hours == 1 else 's'} after the end, with "
@@ -291,6 +301,34 @@ class RequestForm(forms.Form):
         """{offering slug: [cluster slugs]} for the page script that narrows the choice."""
         return {o.slug: sorted(c.slug for c in o.clusters.all()) for o in self.offerings}
 
+    def tier_cards(self) -> list[dict[str, Any]]:
+        """Each tier with what it gives, for the cards people choose from."""
+        chosen = str(self["offering"].value() or "")
+        users = self["expected_users"].value()
+        return [
+            {
+                "offering": o,
+                "estimate": estimate(o, users, gigabytes(o.mem_guarantee)),
+                "resources": resources(o),
+                "purposes": ", ".join(str(p) for p in o.purposes),
+                "checked": o.slug == chosen,
+                "id": f"id_offering_{o.slug}",
+            }
+            for o in self.offerings
+        ]
+
+    def tier_costs(self) -> dict[str, dict[str, float]]:
+        """{slug: fee, most users, guarantees} for the script that estimates the expected users."""
+        return {
+            o.slug: {
+                "fee": float(o.monthly_fee),
+                "max_users": o.max_users,
+                "cpu": float(o.cpu_guarantee),
+                "memory_gb": gigabytes(o.mem_guarantee),
+            }
+            for o in self.offerings
+        }
+
     # --- form data -> spec -------------------------------------------------------
 
     def spec(self) -> dict[str, Any]:
@@ -309,10 +347,11 @@ class RequestForm(forms.Form):
         }
         if community:
             spec["community"] = community
-        if data.get("image_custom"):
-            spec["image"] = {"custom": data["image_custom"]}
-        elif data.get("image_catalog"):
-            spec["image"] = {"catalog": data["image_catalog"]}
+        choice, custom = data.get("image_catalog") or "", data.get("image_custom") or ""
+        if choice == CUSTOM_IMAGE or (not choice and custom):
+            spec["image"] = {"custom": custom}
+        elif choice:
+            spec["image"] = {"catalog": choice}
         provider = data.get("auth_provider")
         if provider:
             spec["auth"] = self._auth(provider)
@@ -371,7 +410,7 @@ class RequestForm(forms.Form):
         for key, value in (spec.get("community") or {}).items():
             initial[f"community_{key}"] = value
         image = spec.get("image") or {}
-        initial["image_catalog"] = image.get("catalog", "")
+        initial["image_catalog"] = CUSTOM_IMAGE if image.get("custom") else image.get("catalog", "")
         initial["image_custom"] = image.get("custom", "")
         for key in ("admins", "allowed_users"):
             initial[key] = "\n".join(str(v) for v in spec.get(key) or [])
@@ -422,11 +461,34 @@ class RequestForm(forms.Form):
             if field in ("body", "comment"):
                 field = None
             for message in messages:
-                text = message[:1].upper() + message[1:]
+                text = sentence(message)
                 if field is None:
                     self.add_error(None, f"{path}: {text}" if path else text)
                 else:
                     self.add_error(field, _line_note(path, field) + text)
+
+
+def cluster_label(cluster: Cluster) -> str:
+    """E.g. "Shared cluster, GCP us-central1 — Google Cloud, us-central1, Shared"."""
+    where = ", ".join(
+        part
+        for part in (cluster.get_provider_display(), cluster.region, cluster.get_tenancy_display())
+        if part
+    )
+    return f"{cluster.name} — {where}"
+
+
+_UNITS = {"": 1e-9, "k": 1e-6, "M": 1e-3, "G": 1, "T": 1e3, "Ki": 2**10 / 1e9,
+          "Mi": 2**20 / 1e9, "Gi": 2**30 / 1e9, "Ti": 2**40 / 1e9}  # fmt: skip
+
+
+def gigabytes(quantity: str) -> float:
+    """A Kubernetes quantity ("2G", "512Mi") in gigabytes, for estimates."""
+    number = quantity.rstrip("kMGTi")
+    try:
+        return float(number) * _UNITS[quantity[len(number) :]]
+    except (ValueError, KeyError):
+        return 0.0
 
 
 def _in_zone(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:

@@ -1,69 +1,75 @@
-"""Email about requests, sent after the change that prompted it has committed."""
+"""Email about requests, per audience, sent after the change that prompted it has committed.
+
+Who hears what (hubs/audiences.py), never the person who acted:
+
+| what happened | requester | reviewers |
+| --- | --- | --- |
+| submitted | — | "waiting for review" |
+| approved, rejected, changes requested | the decision and the comment | — |
+| withdrawn (after submission) | — | "withdrawn" |
+| a comment | yes, unless theirs | yes, unless theirs |
+| each morning | — | the digest of requests waiting |
+
+Hubs and deployments (live, failed, removed) are told from the pipeline
+(provisioning/announce.py), with the same mail helper.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
+from django.db.models import Count
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mass_mail
-from django.db.models import Q
-from django.template.loader import render_to_string
-
+from hubs import audiences, mail
 from hubs.models import HubRequest, RequestComment
-from hubs.permissions import REVIEWERS_GROUP
-from portal.text import one_line
+from hubs.states import RequestState
 
-log = logging.getLogger(__name__)
-
-
-def reviewer_emails(exclude: int | None = None) -> list[str]:
-    users = (
-        get_user_model()
-        .objects.filter(Q(groups__name=REVIEWERS_GROUP) | Q(is_superuser=True), is_active=True)
-        .exclude(email="")
-    )
-    if exclude is not None:
-        users = users.exclude(pk=exclude)
-    return sorted(set(users.values_list("email", flat=True)))
-
-
-def _send(subject: str, template: str, context: Mapping[str, object], to: list[str]) -> None:
-    if not to:
-        return
-    # User text (a display name) never reaches a header as more than one line.
-    subject = one_line(subject, 180)
-    try:
-        body = render_to_string(template, {**context, "base_url": settings.PORTAL_BASE_URL})
-        # One message per recipient, so no one sees the others' addresses.
-        send_mass_mail(
-            [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in to],
-            fail_silently=False,
-        )
-    except Exception:
-        # Mail is a courtesy; the request page is the record. Nothing a mail
-        # server or a template does may undo or block the change it reports.
-        log.exception("could not send %r to %d recipients", subject, len(to))
+DECISIONS: dict[str, str] = {
+    RequestState.APPROVED: "approved",
+    RequestState.REJECTED: "rejected",
+    RequestState.CHANGES_REQUESTED: "changes requested",
+}
 
 
 def request_changed(request_id: int, transition: str) -> None:
-    """Tell the requester and the reviewers that a request moved."""
+    """Tell whoever should hear that a request moved to `transition`."""
     request = (
-        HubRequest.objects.select_related("requester", "decided_by").filter(pk=request_id).first()
+        HubRequest.objects.select_related("requester", "decided_by", "offering", "cluster")
+        .filter(pk=request_id)
+        .first()
     )
     if request is None:
         return
-    comment = request.comments.filter(transition=transition).last()
+    comment = request.comments.filter(transition=transition).select_related("author").last()
     context = {"request": request, "transition": transition, "comment": comment}
-    subject = f"[Hub Portal] {request.display_name}: {request.get_state_display().lower()}"
-    recipients = reviewer_emails(exclude=request.requester_id)
-    if request.requester.email:
-        recipients = [
-            request.requester.email,
-            *[r for r in recipients if r != request.requester.email],
-        ]
-    _send(subject, "emails/request_changed.txt", context, recipients)
+    name = request.display_name
+    if transition == RequestState.SUBMITTED:
+        again = f" (submission {request.submission_count})" if request.submission_count > 1 else ""
+        mail.send(
+            audiences.reviewers(),
+            category="review",
+            template="reviewers/request_submitted",
+            subject=f"To review: {name}{again}",
+            context=context,
+            actor=request.requester,
+        )
+    elif transition == RequestState.WITHDRAWN:
+        mail.send(
+            audiences.reviewers(),
+            category="review",
+            template="reviewers/request_withdrawn",
+            subject=f"Withdrawn: {name}",
+            context=context,
+            actor=request.requester,
+        )
+    elif transition in DECISIONS:
+        mail.send(
+            audiences.requester(request),
+            category="request_updates",
+            template=f"requester/request_{transition}",
+            subject=f"{name}: {DECISIONS[transition]}",
+            context=context,
+            # The portal approves requests for tiers that need no review: no actor.
+            actor=request.decided_by,
+        )
 
 
 def request_commented(comment_id: int) -> None:
@@ -75,9 +81,41 @@ def request_commented(comment_id: int) -> None:
     if comment is None:
         return
     request = comment.request
-    recipients = set(reviewer_emails(exclude=comment.author_id))
-    if request.requester.email and request.requester_id != comment.author_id:
-        recipients.add(request.requester.email)
     context = {"request": request, "comment": comment}
-    subject = f"[Hub Portal] New comment on {request.display_name}"
-    _send(subject, "emails/request_commented.txt", context, sorted(recipients))
+    subject = f"New comment on {request.display_name}"
+    mail.send(
+        audiences.requester(request),
+        category="comments",
+        template="requester/request_commented",
+        subject=subject,
+        context=context,
+        actor=comment.author,
+    )
+    requester = {request.requester_id}
+    mail.send(
+        [u for u in audiences.reviewers() if u.pk not in requester],
+        category="comments",
+        template="reviewers/request_commented",
+        subject=subject,
+        context=context,
+        actor=comment.author,
+    )
+
+
+def review_digest() -> int:
+    """The reviewers' daily list of requests waiting for review; the number of emails sent."""
+    waiting = list(
+        HubRequest.objects.filter(state=RequestState.SUBMITTED)
+        .select_related("requester", "offering", "cluster")
+        .order_by("submitted_at", "pk")[:50]
+    )
+    if not waiting:
+        return 0
+    total = HubRequest.objects.filter(state=RequestState.SUBMITTED).aggregate(n=Count("pk"))["n"]
+    return mail.send(
+        audiences.reviewers(),
+        category="digest",
+        template="reviewers/digest",
+        subject=f"{total} request{'s' if total != 1 else ''} waiting for review",
+        context={"waiting": waiting, "total": total},
+    )

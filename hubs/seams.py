@@ -2,8 +2,9 @@
 
 The domain (hubs/) must not import provisioning/ (import-linter keeps it so:
 `make lint`), yet approving a request creates a hub whose files must be
-rendered and deployed. provisioning's AppConfig.ready() installs its
-lifecycle module here; the domain calls through this seam without knowing
+rendered and deployed, and the request form previews the files a spec would
+become. provisioning's AppConfig.ready() installs its lifecycle and preview
+modules here; the domain calls through this seam without knowing
 where the work is done.
 """
 
@@ -28,12 +29,30 @@ class Provisioner(Protocol):
         """Deploy `checked` to a live hub as its next revision (`author` asked for it)."""
 
 
+class Previewer(Protocol):
+    """What a spec would become (provisioning/preview.py): files, their checks, plain words."""
+
+    def preview_request(self, spec: Any, *, request: HubRequest | None = None) -> Any:
+        """A new hub's files and what was checked (a Preview; `problems` if it cannot be made)."""
+
+    def preview_change(self, hub: Hub, spec: Any) -> Any:
+        """A live hub's change against what it runs (a Preview)."""
+
+
 _provisioner: Provisioner | None = None
+_previewer: Previewer | None = None
 
 
-def install(provisioner: Provisioner) -> None:
-    global _provisioner
+def install(provisioner: Provisioner, previewer: Previewer | None = None) -> None:
+    global _provisioner, _previewer
     _provisioner = provisioner
+    _previewer = previewer
+
+
+def previewer() -> Previewer:
+    if _previewer is None:
+        raise ImproperlyConfigured("provisioning is not installed (INSTALLED_APPS)")
+    return _previewer
 
 
 def provisioner() -> Provisioner:

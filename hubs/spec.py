@@ -161,15 +161,16 @@ Domain = Annotated[
     AfterValidator(_lower),
     _pattern(HOSTNAME, "must be a domain name such as uni.edu"),
 ]
+# No minimum length: the pattern says what is wrong with "ftp://x" better than a count would.
 Url = Annotated[
     str,
-    Field(min_length=8, max_length=500),
+    Field(max_length=500),
     AfterValidator(_no_control),
     _pattern(HTTP_URL, "must be an http:// or https:// address"),
 ]
 HttpsUrl = Annotated[
     str,
-    Field(min_length=9, max_length=500),
+    Field(max_length=500),
     AfterValidator(_no_control),
     _pattern(re.compile(r"^https://[^\s/?#]+[^\s]*$", re.I), "must be an https:// address"),
 ]
@@ -329,10 +330,11 @@ class Event(Strict):
 
     @model_validator(mode="after")
     def _order(self) -> Event:
+        # About the end (event.end), so the form shows it under the end field.
         if self.end <= self.start:
-            raise ValueError("the end must be after the start")
+            raise SpecError({"end": ["must be after the start"]})
         if self.end - self.start > dt.timedelta(days=MAX_EVENT_DAYS):
-            raise ValueError(f"an event lasts at most {MAX_EVENT_DAYS} days")
+            raise SpecError({"end": [f"must be at most {MAX_EVENT_DAYS} days after the start"]})
         return self
 
 
@@ -429,6 +431,21 @@ _MESSAGES = {
     "datetime_parsing": "must be a date and time such as 2027-03-01T09:00:00-05:00",
     "datetime_from_date_parsing": "must be a date and time such as 2027-03-01T09:00:00-05:00",
     "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "int_from_float": "must be a whole number",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of fields",
+    "model_type": "must be a mapping of fields",
+    "model_attributes_type": "must be a mapping of fields",
+    "datetime_type": "must be a date and time such as 2027-03-01T09:00:00-05:00",
+}
+# Bounds on numbers, in words: "must be at least 1" rather than pydantic's own.
+_BOUNDS = {
+    "greater_than_equal": ("ge", "must be at least {}"),
+    "greater_than": ("gt", "must be more than {}"),
+    "less_than_equal": ("le", "must be at most {}"),
+    "less_than": ("lt", "must be less than {}"),
 }
 
 
@@ -454,12 +471,20 @@ def _message(error: Any) -> str:
         return "must not be empty" if size == 1 else f"must be at least {size} characters"
     if kind == "string_too_long":
         return f"must be at most {error['ctx']['max_length']} characters"
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return words.format(error["ctx"][key])
     if kind == "too_long":
-        return f"lists at most {error['ctx']['max_length']} items"
+        size = error["ctx"]["max_length"]
+        return f"lists at most {size} {'item' if size == 1 else 'items'}"
     if kind == "too_short":
-        return f"needs at least {error['ctx']['min_length']} item(s)"
+        size = error["ctx"]["min_length"]
+        return "needs at least one item" if size == 1 else f"needs at least {size} items"
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
+    if msg.startswith("Input should be "):
+        # Any other of pydantic's own messages, in the spec's voice.
+        msg = "must be " + msg.removeprefix("Input should be ")
     return msg[:1].lower() + msg[1:]
 
 

@@ -76,6 +76,8 @@ HUB_TRANSITIONS: dict[str, frozenset[str]] = {
     HubState.DECOMMISSIONING: frozenset({HubState.DECOMMISSIONED, HubState.FAILED}),
     HubState.DECOMMISSIONED: frozenset(),
 }
+# A hub in one of these states is waiting for a deployment to finish.
+HUB_BUSY = frozenset({HubState.PROVISIONING, HubState.UPDATING, HubState.DECOMMISSIONING})
 # A hub in one of these states has (or is getting) a running deployment.
 HUB_LIVE = frozenset({HubState.PROVISIONING, HubState.ACTIVE, HubState.UPDATING, HubState.FAILED})
 

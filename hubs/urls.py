@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
     path("requests/new/", views.request_new, name="request_new"),
     path("requests/<int:pk>/", views.request_detail, name="request"),
+    path("requests/<int:pk>/status/", views.request_status, name="request_status"),
     path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
     path("requests/<int:pk>/comment/", views.request_comment, name="request_comment"),
     path("requests/<int:pk>/<slug:action>/", views.request_action, name="request_action"),

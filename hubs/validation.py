@@ -111,11 +111,11 @@ def validate_spec(
             pending = pending.exclude(pk=request.pk)
         domain = spec.domain or cluster.hub_domain(spec.name)
         if others.filter(cluster=cluster, name=spec.name).exists():
-            add("name", f"{cluster.slug} already has a hub named {spec.name}")
+            add("name", f"there is already a hub named {spec.name} on {cluster.slug}")
         elif hub is None and pending.exists():
             add("name", f"another request for {spec.name} on {cluster.slug} is waiting for review")
         if others.filter(domain=domain).exists():
-            add("domain", f"{domain} is already used by another hub")
+            add("domain", f"another hub already uses {domain}")
 
     if errors:
         raise SpecError(errors)

@@ -12,10 +12,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from hubs import actions, permissions
+from hubs import actions, describe, permissions, seams
 from hubs.audit import history
 from hubs.changes import spec_changes
 from hubs.forms import (
@@ -24,12 +25,15 @@ from hubs.forms import (
     QueueFilterForm,
     RequestForm,
 )
-from hubs.models import Hub, HubRequest
+from hubs.models import Hub, HubRequest, UserImage
 from hubs.spec import SpecError
 from hubs.states import (
+    HUB_BUSY,
     IllegalTransition,
     RequestState,
 )
+from notifications.models import CATEGORIES, NotificationPreference
+from portal.text import sentence
 
 QUEUE_PAGE = 50
 DECISIONS = {
@@ -95,15 +99,54 @@ def _after_save(request: HttpRequest, hub_request: HubRequest) -> HttpResponse:
     return redirect(hub_request)
 
 
+def _preview(form: RequestForm, hub_request: HubRequest | None) -> Any:
+    """The Preview step: what the form's spec would become, its problems next to their fields.
+
+    Nothing is saved.
+    """
+    shown = seams.previewer().preview_request(form.spec(), request=hub_request)
+    if shown.problems:
+        form.add_spec_errors(SpecError(shown.problems))
+    return shown
+
+
+def _review_comments(hub_request: HubRequest | None) -> list[Any]:
+    """What reviewers said when they sent the request back, newest first (shown while editing)."""
+    if hub_request is None or hub_request.state != RequestState.CHANGES_REQUESTED:
+        return []
+    return list(
+        hub_request.comments.exclude(author=hub_request.requester)
+        .select_related("author")
+        .order_by("-created_at", "-pk")[:5]
+    )
+
+
+def _form_page(
+    request: HttpRequest, form: RequestForm, hub_request: HubRequest | None, preview: Any = None
+) -> HttpResponse:
+    return render(
+        request,
+        "hubs/request_form.html",
+        {
+            "form": form,
+            "hub_request": hub_request,
+            "preview": preview,
+            "review_comments": _review_comments(hub_request),
+        },
+    )
+
+
 @login_required
 def request_new(request: HttpRequest) -> HttpResponse:
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            return _form_page(request, form, None, _preview(form, None))
         # Nothing is written unless the whole save (and submission) succeeds.
         hub_request = _save_request(request, form, None)
         if hub_request is not None:
             return _after_save(request, hub_request)
-    return render(request, "hubs/request_form.html", {"form": form, "hub_request": None})
+    return _form_page(request, form, None)
 
 
 @login_required
@@ -120,6 +163,8 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = RequestForm(request.POST)
         if hub_request.target_hub is not None:
             form.fix(name=hub_request.target_hub.name, cluster=hub_request.target_hub.cluster.slug)
+        if form.is_valid() and "preview" in request.POST:
+            return _form_page(request, form, hub_request, _preview(form, hub_request))
         if form.is_valid():
             saved = _save_request(request, form, hub_request)
             if saved is not None:
@@ -130,7 +175,7 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if target is not None:
         # A request to change a live hub: its identity stays.
         form.fix(name=target.name, cluster=target.cluster.slug)
-    return render(request, "hubs/request_form.html", {"form": form, "hub_request": hub_request})
+    return _form_page(request, form, hub_request)
 
 
 # --- a request's page --------------------------------------------------------------
@@ -179,9 +224,12 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     changes = (
         spec_changes(submissions[1].spec, submissions[0].spec) if len(submissions) == 2 else []
     )
-    hub = Hub.objects.filter(request=hub_request).select_related("cluster").first()
     target = hub_request.target_hub
+    can_review = hub_request.state == RequestState.SUBMITTED and permissions.can_review_request(
+        user, hub_request
+    )
     context = {
+        **_status_context(hub_request),
         "target_hub": target,
         # What a request to change a live hub would change, against the hub as it was.
         "hub_changes": spec_changes(hub_request.base_spec, hub_request.spec) if target else [],
@@ -190,16 +238,56 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": _timeline(hub_request),
         "changes": changes,
         "previous_submission": submissions[1] if len(submissions) == 2 else None,
-        "hub": hub,
+        "image": _image_label(hub_request.spec),
         "can_edit": permissions.can_edit_request(user, hub_request),
         "can_withdraw": permissions.can_withdraw_request(user, hub_request),
-        "can_review": hub_request.state == RequestState.SUBMITTED
-        and permissions.can_review_request(user, hub_request),
+        "can_review": can_review,
+        # Reviewers see the files approving would write, checked as approval checks them.
+        "preview": _review_preview(hub_request) if can_review else None,
         "decisions": DECISIONS,
         "decision_form": DecisionForm(),
         "comment_form": CommentForm(),
     }
     return render(request, "hubs/request_detail.html", context)
+
+
+def _status_context(hub_request: HubRequest) -> dict[str, Any]:
+    """What the request page's status fragment shows: the request's state and its hub's."""
+    hub = (
+        Hub.objects.filter(request=hub_request)
+        .select_related("cluster__deploy_target", "request")
+        .first()
+    )
+    return {
+        "hub_request": hub_request,
+        "hub": hub,
+        # Polled only while the hub it made is being set up, changed or removed.
+        "poll": 3 if hub is not None and hub.state in HUB_BUSY else 0,
+    }
+
+
+@login_required
+def request_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The request page's status fragment (htmx polls it while its hub is being set up)."""
+    hub_request = _visible_request(request, pk)
+    return render(request, "hubs/partials/request_status.html", _status_context(hub_request))
+
+
+def _image_label(spec: dict[str, Any]) -> str:
+    image = spec.get("image") if isinstance(spec.get("image"), dict) else {}
+    slug = image.get("catalog") if image else None
+    found = UserImage.objects.filter(slug=slug).first() if isinstance(slug, str) else None
+    labels = {found.slug: f"{found.name} ({found.reference})"} if found else {}
+    return describe.image_label(spec, labels)
+
+
+def _review_preview(hub_request: HubRequest) -> Any:
+    previewer = seams.previewer()
+    target = hub_request.target_hub
+    if target is None:
+        return previewer.preview_request(hub_request.spec, request=hub_request)
+    spec = actions.changed_spec(target.spec, hub_request.base_spec, hub_request.spec)
+    return previewer.preview_change(target, spec)
 
 
 @login_required
@@ -222,7 +310,7 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.error(request, "The request is not complete yet; fix the fields marked below.")
             return redirect("hubs:request_edit", pk=hub_request.pk)
         for line in exc.lines():
-            messages.error(request, line[:1].upper() + line[1:])
+            messages.error(request, sentence(line))
     except (IllegalTransition, PermissionDenied) as exc:
         messages.error(request, str(exc))
     else:
@@ -293,11 +381,18 @@ def filters_query(data: QueryDict) -> str:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    """Account links and the API token (shown in full only right after it is made)."""
+    """Account links, email preferences and the API token (shown in full only once)."""
     new_key = ""
     user: Any = request.user  # signed in (login_required)
+    preference, _ = NotificationPreference.objects.get_or_create(user=user)
     if request.method == "POST":
         action = request.POST.get("action")
+        if action == "notifications":
+            preference.off = [c for c in CATEGORIES if f"on_{c}" not in request.POST]
+            preference.updated_at = timezone.now()
+            preference.save(update_fields=["off", "updated_at"])
+            messages.success(request, "Email preferences saved.")
+            return redirect("hubs:profile")
         Token.objects.filter(user=user).delete()
         if action == "create":
             new_key = Token.objects.create(user=user).key
@@ -305,4 +400,12 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "API token revoked; scripts using it can no longer sign in.")
     token = Token.objects.filter(user=user).first()
-    return render(request, "hubs/profile.html", {"token": token, "new_key": new_key})
+    categories = [
+        {"key": key, "title": title, "help": help_text, "on": key not in preference.off}
+        for key, (title, help_text) in CATEGORIES.items()
+    ]
+    return render(
+        request,
+        "hubs/profile.html",
+        {"token": token, "new_key": new_key, "categories": categories},
+    )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "portal",
+    "notifications",
     "hubs",
     "provisioning",
 ]
@@ -180,6 +182,8 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    # The API reference at /api/v1/docs/ (portal/apidocs.py).
+    ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -270,6 +274,8 @@ SPECTACULAR_SETTINGS = {
         "HubStateEnum": "hubs.states.HubState",
         "DeploymentStateEnum": "hubs.states.DeploymentState",
         "SecretKeyEnum": "hubs.models.HubSecret.Key",
+        "DeploymentActionEnum": "provisioning.models.Deployment.Action",
+        "PreviewActionEnum": ["request", "change", "rollback", "decommission"],
     },
 }
 
@@ -338,6 +344,19 @@ PORTAL_GITHUB_API_URL = env.str("PORTAL_GITHUB_API_URL", default="https://api.gi
 PORTAL_GITHUB_LOOKUP_TTL = env.int("PORTAL_GITHUB_LOOKUP_TTL", default=86400)
 PORTAL_GITHUB_LOOKUP_CONCURRENCY = env.int("PORTAL_GITHUB_LOOKUP_CONCURRENCY", default=32)
 PORTAL_GITHUB_LOOKUP_BUDGET = env.float("PORTAL_GITHUB_LOOKUP_BUDGET", default=10.0)
+# Outgoing webhooks (notifications/webhooks.py): tries per delivery, backoff
+# between them (seconds), per-request timeout, and when the sweeper re-sends
+# a delivery whose retry message was lost. Private addresses (loopback,
+# RFC 1918, link-local) are refused unless PORTAL_WEBHOOK_ALLOW_PRIVATE is on
+# (tests, labs): a webhook must not reach the portal's own network.
+PORTAL_WEBHOOK_MAX_ATTEMPTS = env.int("PORTAL_WEBHOOK_MAX_ATTEMPTS", default=6)
+PORTAL_WEBHOOK_BASE_DELAY = env.float("PORTAL_WEBHOOK_BASE_DELAY", default=30.0)
+PORTAL_WEBHOOK_MAX_DELAY = env.float("PORTAL_WEBHOOK_MAX_DELAY", default=3600.0)
+PORTAL_WEBHOOK_TIMEOUT = env.float("PORTAL_WEBHOOK_TIMEOUT", default=10.0)
+PORTAL_WEBHOOK_SWEEP_AFTER = env.int("PORTAL_WEBHOOK_SWEEP_AFTER", default=600)
+PORTAL_WEBHOOK_ALLOW_PRIVATE = env.bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The reviewers' daily digest of requests waiting for review, at this hour (UTC).
+PORTAL_DIGEST_HOUR = env.int("PORTAL_DIGEST_HOUR", default=8)
 CELERY_BEAT_SCHEDULE = {
     "sweep-deployments": {
         "task": "provisioning.tasks.sweep_deployments",
@@ -362,6 +381,14 @@ CELERY_BEAT_SCHEDULE = {
     "deploy-member-changes": {
         "task": "provisioning.tasks.deploy_member_changes",
         "schedule": PORTAL_MEMBERS_FLUSH_EVERY,
+    },
+    "sweep-webhooks": {
+        "task": "notifications.tasks.sweep_webhooks",
+        "schedule": 300.0,
+    },
+    "review-digest": {
+        "task": "provisioning.tasks.review_digest",
+        "schedule": crontab(minute=0, hour=PORTAL_DIGEST_HOUR),
     },
 }
 

@@ -26,6 +26,21 @@ def one_line(text: object, limit: int = 200) -> str:
     return line
 
 
+# An ordinary first word: letters only (not a slug, a domain, a quoted value or a number).
+_WORD = re.compile(r"^[a-z][a-z]*(?=[\s,;:.]|$)")
+
+
+def sentence(text: str) -> str:
+    """`text` starting with a capital, unless it starts with a value a capital would change.
+
+    Messages name slugs, domains and usernames ("gcp-europe-west2 …", "'bob' is …");
+    capitalising those would show a name that does not exist.
+    """
+    if _WORD.match(text):
+        return text[:1].upper() + text[1:]
+    return text
+
+
 def markdown_text(text: object, limit: int = 200) -> str:
     """`text` as literal Markdown: one line, no formatting, no HTML, no @-mentions."""
     escaped = _MARKDOWN.sub(r"\\\1", one_line(text, limit))

@@ -10,14 +10,22 @@ from django.urls import include, path
 
 from hubs import urls as hub_pages
 from hubs.api import urls as hub_api
+from portal import apidocs
 from provisioning.web import api_urls as provisioning_api
 from provisioning.web import urls as provisioning_pages
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", apidocs.api_root, name="api-root"),
+    path("api/v1/docs/", apidocs.api_docs, name="api-docs"),
     path("api/v1/", include(hub_api.urlpatterns + provisioning_api.urlpatterns)),
     path("", include(provisioning_pages)),
     # Request pages and hub pages share one namespace: {% url 'hubs:hub' ... %}.
     path("", include((hub_pages.urlpatterns + provisioning_pages.hub_urlpatterns, "hubs"))),
 ]
+
+# Styled pages for people, JSON under /api/ (portal/errors.py).
+handler403 = "portal.errors.permission_denied"
+handler404 = "portal.errors.page_not_found"
+handler500 = "portal.errors.server_error"

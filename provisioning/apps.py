@@ -13,8 +13,9 @@ class ProvisioningConfig(AppConfig):
         from hubs import seams
         from provisioning import (
             lifecycle,
+            preview,
             tasks,  # noqa: F401 - registers the tasks in every process
         )
 
         # (Web processes included: queue.enqueue() finds them by name in Celery's registry.)
-        seams.install(lifecycle)
+        seams.install(lifecycle, preview)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from hubs import transitions
 from hubs.states import DeploymentState, IllegalTransition
 from portal.commit import after_commit
-from provisioning import lifecycle
+from provisioning import announce, lifecycle
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
 
@@ -84,6 +84,7 @@ def mark_awaiting_merge(deployment: Deployment, fields: dict[str, object] | None
         f"Waiting for {deployment.pr_url or deployment.branch} to be merged.",
         step="awaiting_merge",
     )
+    announce.deployment_event(deployment, "awaiting_merge")
 
 
 @transaction.atomic
@@ -107,6 +108,7 @@ def mark_succeeded(
         **_outcome_fields(fields),
     )
     deployment.add_log(comment or "Deployed.", step="succeeded")
+    announce.deployment_event(deployment, "succeeded")
     lifecycle.deployment_finished(
         deployment, succeeded=True, by=by, comment=f"deployment {deployment.pk} succeeded"
     )
@@ -128,6 +130,7 @@ def mark_failed(deployment: Deployment, error: str, *, by: Any = None, detail: s
     deployment.add_log(error, step="failed", level="error")
     if detail:
         deployment.add_log(detail, step="failed", level="output")
+    announce.deployment_event(deployment, "failed")
     lifecycle.deployment_finished(deployment, succeeded=False, by=by, comment=error[:200])
 
 

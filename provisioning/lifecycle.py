@@ -24,7 +24,7 @@ from hubs.spec import SpecError, check_draft
 from hubs.states import DeploymentState, HubState, allowed
 from hubs.validation import Checked, validate_spec
 from portal.commit import after_commit
-from provisioning import revisions
+from provisioning import announce, revisions
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
 
@@ -51,6 +51,7 @@ def queue_deployment(
     )
     deployment.add_log(f"Queued {action} of r{revision.number}.", step="queued")
     audit.record(by, deployment, f"deployment.{action}", to_state=deployment.state)
+    announce.deployment_event(deployment, "queued")
     after_commit(enqueue, deployment.pk)
     return deployment
 
@@ -119,6 +120,7 @@ def create_hub(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
     revision = revisions.create_revision(
         hub, checked, author=by or request.requester, reason="initial"
     )
+    announce.hub_created(hub)
     queue_deployment(hub, revision, by=by)
     return hub
 
@@ -438,30 +440,35 @@ def retry_deployment(deployment: Deployment, *, by: Any) -> Deployment:
 
 
 def deployment_finished(deployment: Deployment, *, succeeded: bool, by: Any, comment: str) -> None:
-    """The hub follows its deployment: active (or removed) when it succeeded, else failed."""
+    """The hub follows its deployment: active (or removed) when it succeeded, else failed.
+
+    Its admins, the operators and the webhooks are told (provisioning/announce.py).
+    """
     if not succeeded:
         target = HubState.FAILED
     elif deployment.action == Deployment.Action.DECOMMISSION:
         target = HubState.DECOMMISSIONED
     else:
         target = HubState.ACTIVE
-    follow_deployment(deployment, target, by=by, comment=comment)
+    left = follow_deployment(deployment, target, by=by, comment=comment)
+    announce.deployment_finished(deployment, succeeded=succeeded, left=left)
 
 
-def follow_deployment(deployment: Deployment, target: str, *, by: Any, comment: str) -> None:
-    """Move the deployment's hub to `target`, unless another change has moved it on.
+def follow_deployment(deployment: Deployment, target: str, *, by: Any, comment: str) -> str | None:
+    """Move the deployment's hub to `target`, unless another change has moved it on; the
+    state the hub left (None if it did not move).
 
     A hub removed while its update waited for a merge stays removed; the
     deployment's log says so rather than the late update reviving it.
     """
     hub = Hub.objects.get(pk=deployment.hub_id)
     if hub.state == target:
-        return
+        return None
     if not allowed("hub", hub.state, target):
         deployment.add_log(
             f"The hub is {hub.get_state_display().lower()}; it stays so.",
             step="hub",
             level="warning",
         )
-        return
-    transitions.move(hub, target, by=by, action=f"hub.{target}", comment=comment)
+        return None
+    return transitions.move(hub, target, by=by, action=f"hub.{target}", comment=comment)

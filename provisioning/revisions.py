@@ -32,8 +32,13 @@ def render_files(hub: Hub, checked: Checked, **extra: Any) -> dict[str, Any]:
     The files are checked against the charts' schemas before they are stored;
     `extra` reaches the templates (e.g. `placeholder_replicas` for a pre-warm).
     """
+    return render_checked(hub.cluster, checked, **extra)
+
+
+def render_checked(cluster: Cluster, checked: Checked, **extra: Any) -> dict[str, Any]:
+    """`checked` rendered for `cluster` and validated (also for a hub not yet made: a preview)."""
     try:
-        rendered = render(checked.spec, context_for(checked, **extra), layout_for(hub.cluster))
+        rendered = render(checked.spec, context_for(checked, **extra), layout_for(cluster))
         validate_rendered(rendered)
     except ConfigError as exc:
         # Not the requester's fault: the templates made something the chart

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from hubs import notify
 from hubs.states import DeploymentState, IllegalTransition
 from provisioning import deployments, members
 from provisioning.deploy.backends import get_backend
@@ -217,3 +218,10 @@ def deploy_member_changes(hub_id: int | None = None) -> int:
         return int(members.deploy_pending(hub_id) is not None)
     except IllegalTransition:
         return 0  # the hub moved meanwhile; beat looks again
+
+
+@shared_task(acks_late=True)
+def review_digest() -> int:
+    """Each morning, the reviewers' list of requests waiting for review (hubs/notify.py)."""
+
+    return notify.review_digest()

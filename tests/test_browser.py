@@ -74,8 +74,8 @@ def test_a_lead_requests_and_a_reviewer_approves(live_server, browser, catalog, 
     alice.get_by_label("Hub name").fill("bcc")
     alice.get_by_label("Display name").fill("BCC Data Science")
     alice.get_by_label("Purpose").select_option("education")
-    alice.get_by_label("Tier").select_option("education")
-    alice.get_by_label("Cluster").select_option("gcp-us-central1")
+    alice.locator("#id_offering_education").check()  # a tier card
+    alice.get_by_label("Cluster", exact=True).select_option("gcp-us-central1")
     alice.get_by_label("Expected users").fill("40")
     alice.get_by_label("How people log in").select_option("github")
     # The page script shows the GitHub fields once GitHub is chosen.

@@ -133,6 +133,10 @@ class CreateOptions(serializers.Serializer[dict[str, Any]]):
     submit = serializers.BooleanField(required=False, default=False)
 
 
+class NoOptions(serializers.Serializer[dict[str, Any]]):
+    """A body that is the spec alone."""
+
+
 class EditOptions(serializers.Serializer[dict[str, Any]]):
     notes = serializers.CharField(max_length=MAX_NOTES, required=False, allow_blank=True)
 
@@ -144,6 +148,62 @@ class ActionBody(serializers.Serializer[dict[str, Any]]):
         allow_blank=True,
         default="",
         help_text="Shown to the requester; required for request-changes.",
+    )
+
+
+# --- previews (provisioning/preview.py, through hubs/seams.py) --------------------
+
+
+class FileDiffSerializer(serializers.Serializer[dict[str, Any]]):
+    path = serializers.CharField()
+    status = serializers.ChoiceField(choices=["added", "removed", "changed", "unchanged"])
+    diff = serializers.CharField(help_text="A unified diff; empty when unchanged.")
+
+
+class ChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    what = serializers.CharField()
+    before = serializers.CharField()
+    after = serializers.CharField()
+
+
+class SpecChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    field = serializers.CharField(help_text="The spec path, e.g. auth.github.organizations[0].")
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class ImageChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    before = serializers.CharField()
+    after = serializers.CharField()
+
+
+class PreviewSerializer(serializers.Serializer[dict[str, Any]]):
+    """What a request or a change would do; nothing is saved or deployed."""
+
+    action = serializers.ChoiceField(choices=["request", "change", "rollback", "decommission"])
+    ok = serializers.BooleanField(help_text="False when `problems` says why it cannot be made.")
+    files = serializers.DictField(
+        child=serializers.CharField(), help_text="{path: text}: the files that would be written."
+    )
+    file_diffs = FileDiffSerializer(many=True)
+    access_gained = serializers.ListField(child=serializers.CharField())
+    access_lost = serializers.ListField(child=serializers.CharField())
+    image_change = ImageChangeSerializer(allow_null=True)
+    resource_changes = ChangeSerializer(many=True)
+    spec_changes = SpecChangeSerializer(many=True)
+    checks = serializers.ListField(
+        child=serializers.CharField(), help_text="What was checked, in words."
+    )
+    problems = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='{field path: [messages]}, "" for the spec as a whole.',
+    )
+    needs_review = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What in a change goes beyond the hub's tier (it would become a request).",
+    )
+    against = serializers.IntegerField(
+        allow_null=True, help_text="The running revision the change is compared with."
     )
 
 

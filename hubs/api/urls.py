@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("offerings/", views.OfferingList.as_view(), name="api-offerings"),
     path("images/", views.ImageList.as_view(), name="api-images"),
     path("requests/", views.RequestList.as_view(), name="api-requests"),
+    path("requests/preview/", views.request_preview, name="api-request-preview"),
     path("requests/<int:pk>/", views.request_detail, name="api-request"),
     path("requests/<int:pk>/<str:action>/", views.request_action, name="api-request-action"),
 ]

@@ -25,21 +25,23 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hubs import actions, permissions
+from hubs import actions, permissions, seams
 from hubs.api.serializers import (
     ActionBody,
     CatalogImageSerializer,
     ClusterSerializer,
     CreateOptions,
     EditOptions,
+    NoOptions,
     OfferingSerializer,
+    PreviewSerializer,
     RequestCreateBody,
     RequestDetailSerializer,
     RequestEditBody,
     RequestSerializer,
 )
 from hubs.models import Cluster, HubRequest, Offering, UserImage
-from hubs.spec import SPEC_KEYS, patched
+from hubs.spec import SPEC_KEYS, HubSpec, patched
 from hubs.states import RequestState
 
 # --- the catalog -------------------------------------------------------------
@@ -190,6 +192,20 @@ class RequestList(generics.ListCreateAPIView[HubRequest]):
             request.user, spec, notes=options["notes"], submit=options["submit"]
         )
         return _detail(request, hub_request.pk, status.HTTP_201_CREATED)
+
+
+@extend_schema(request=HubSpec, responses=PreviewSerializer)
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def request_preview(request: Request) -> Response:
+    """Preview a hub spec: the files a request for it would write, and what was checked.
+
+    Nothing is saved. Answers 200 either way: `ok` false with `problems`
+    ({field path: [messages]}) when the spec would be refused, as submitting
+    it would refuse it.
+    """
+    spec, _ = split_body(json_object(request), NoOptions, spec=True)
+    return Response(seams.previewer().preview_request(spec).as_json())
 
 
 @extend_schema(methods=["GET"], responses=RequestDetailSerializer)

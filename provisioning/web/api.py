@@ -10,7 +10,8 @@ API's (hubs/api/views.py): JSON objects only, unknown fields refused with 400.
 from __future__ import annotations
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import PermissionDenied
@@ -18,6 +19,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hubs.api.serializers import PreviewSerializer
 from hubs.api.views import json_object, split_body
 from hubs.models import Hub, HubRequest, HubSecret
 from hubs.permissions import (
@@ -27,7 +29,7 @@ from hubs.permissions import (
     visible_hubs,
 )
 from hubs.spec import patched
-from provisioning import lifecycle
+from provisioning import lifecycle, preview
 from provisioning.models import Deployment
 from provisioning.web.access import visible_deployment, visible_hub
 from provisioning.web.serializers import (
@@ -78,6 +80,18 @@ def _accepted(request: Request, deployment: Deployment) -> Response:
     return Response(DeploymentDetailSerializer(deployment).data, status=status.HTTP_202_ACCEPTED)
 
 
+DRY_RUN = OpenApiParameter(
+    "dry_run",
+    OpenApiTypes.BOOL,
+    description="1: change nothing; answer 200 with the preview of what would change "
+    "(files and their diff against the running revision, access, image, resources).",
+)
+
+
+def dry_run(request: Request) -> bool:
+    return request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
+
+
 CHANGE_OUTCOME = PolymorphicProxySerializer(
     component_name="HubChangeOutcome",
     serializers=[DeploymentDetailSerializer, ChangeRequestedSerializer],
@@ -86,7 +100,12 @@ CHANGE_OUTCOME = PolymorphicProxySerializer(
 
 
 @extend_schema(methods=["GET"], responses=HubDetailSerializer)
-@extend_schema(methods=["PATCH"], request=HubEditBody, responses={202: CHANGE_OUTCOME})
+@extend_schema(
+    methods=["PATCH"],
+    request=HubEditBody,
+    parameters=[DRY_RUN],
+    responses={202: CHANGE_OUTCOME, 200: PreviewSerializer},
+)
 @api_view(["GET", "PATCH"])
 @parser_classes([JSONParser])
 def hub_detail(request: Request, cluster: str, name: str) -> Response:
@@ -95,6 +114,7 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     PATCH changes a live hub (its leads and operators): each top-level spec
     field given replaces the hub's, a field given as null is removed, and
     `reason` is kept with the new revision. The name and cluster cannot change.
+    With `?dry_run=1` nothing changes: 200 with the preview of the change.
     Answers 202 with the queued deployment; 409 with the hub's `state` while
     it is not active (e.g. still provisioning or updating). A change beyond
     the hub's tier (another tier or purpose) is not deployed: it becomes a
@@ -106,6 +126,8 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     hub = _managed_hub(request, cluster, name)
     changes, options = split_body(json_object(request), HubEditOptions, spec=True)
     spec = patched(hub.spec, changes)
+    if dry_run(request):
+        return Response(preview.preview_change(hub, spec).as_json())
     outcome = lifecycle.update_hub(hub, spec, by=request.user, reason=options["reason"] or "edited")
     if isinstance(outcome, HubRequest):
         return Response(
@@ -115,28 +137,38 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     return _accepted(request, outcome)
 
 
-@extend_schema(request=RollbackBody, responses={202: DeploymentDetailSerializer})
+@extend_schema(
+    request=RollbackBody,
+    parameters=[DRY_RUN],
+    responses={202: DeploymentDetailSerializer, 200: PreviewSerializer},
+)
 @api_view(["POST"])
 @parser_classes([JSONParser])
 def hub_rollback(request: Request, cluster: str, name: str) -> Response:
     """Deploy an earlier revision again, as a new revision (leads and operators).
 
-    Answers 202 with the queued deployment.
+    Answers 202 with the queued deployment; with `?dry_run=1`, 200 with the preview.
     """
     hub = _managed_hub(request, cluster, name)
     _, options = split_body(json_object(request), RollbackBody, spec=False)
+    if dry_run(request):
+        return Response(preview.preview_rollback(hub, options["revision"]).as_json())
     deployment = lifecycle.rollback_hub(hub, options["revision"], by=request.user)
     return _accepted(request, deployment)
 
 
-@extend_schema(request=DecommissionBody, responses={202: DeploymentDetailSerializer})
+@extend_schema(
+    request=DecommissionBody,
+    parameters=[DRY_RUN],
+    responses={202: DeploymentDetailSerializer, 200: PreviewSerializer},
+)
 @api_view(["POST"])
 @parser_classes([JSONParser])
 def hub_decommission(request: Request, cluster: str, name: str) -> Response:
     """Remove a hub from its cluster (its requester, its community's leads and operators).
 
     Its users' data goes with it: `confirm_data_loss` must be true, else 400.
-    Answers 202 with the queued deployment.
+    Answers 202 with the queued deployment; with `?dry_run=1`, 200 with the preview.
     """
     hub = visible_hub(request.user, cluster, name)
     if not can_decommission_hub(request.user, hub):
@@ -144,6 +176,8 @@ def hub_decommission(request: Request, cluster: str, name: str) -> Response:
             "Only the hub's requester, its community's leads and operators remove it."
         )
     _, options = split_body(json_object(request), DecommissionBody, spec=False)
+    if dry_run(request):
+        return Response(preview.preview_decommission(hub).as_json())
     deployment = lifecycle.decommission_hub(
         hub, by=request.user, confirm_data_loss=options["confirm_data_loss"]
     )

@@ -12,8 +12,6 @@ from typing import Any
 from hubs import changes
 from hubs import members as people
 from hubs.models import Hub, HubRevision
-from hubs.validation import Checked, validate_spec
-from provisioning import revisions
 
 # Names listed on a page before "and N more" (the API lists them all).
 SHOWN = 200
@@ -100,18 +98,3 @@ def revisions_compared(older: HubRevision, newer: HubRevision) -> Comparison:
 
 def current_revision(hub: Hub) -> HubRevision | None:
     return hub.revisions.filter(number=hub.current_revision).first()
-
-
-def proposed(hub: Hub, spec: dict[str, Any]) -> tuple[Checked, Comparison]:
-    """A change to `hub` before it is made: checked and rendered like the real one."""
-    checked = validate_spec(spec, hub=hub)
-    files = revisions.render_files(hub, checked)
-    current = current_revision(hub)
-    comparison = compare(
-        hub.spec,
-        current.files if current is not None else {},
-        checked.spec.dump(),
-        files,
-        labels=(f"r{hub.current_revision}", "the change"),
-    )
-    return checked, comparison

@@ -13,15 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 
-from hubs import identities, permissions
+from hubs import permissions
 from hubs.models import AuditEvent, Hub, HubRevision
-from hubs.spec import SpecError
-from provisioning import bundle, lifecycle
+from provisioning import bundle
 from provisioning.web.access import visible_hub
-from provisioning.web.compare import current_revision, proposed, revisions_compared
+from provisioning.web.compare import revisions_compared
 
 PAGE = 50
 # The most of an audit row's before/after a page shows (the API gives all of it).
@@ -112,74 +110,3 @@ def hub_bundle(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
 
 
 # --- confirmation pages ---------------------------------------------------------------
-
-
-def rollback_confirmation(request: HttpRequest, hub: Hub, number: int) -> HttpResponse:
-    """What rolling back to r`number` changes (who loses access), before it is done."""
-    old = HubRevision.objects.filter(hub=hub, number=number).first()
-    current = current_revision(hub)
-    if old is None or current is None or number >= hub.current_revision:
-        messages.error(request, f"Choose an earlier revision (r1 to r{hub.current_revision - 1}).")
-        return redirect(hub)
-    comparison = revisions_compared(current, old)
-    comparison.before, comparison.after = f"r{current.number} (now)", f"r{old.number}"
-    return render(
-        request,
-        "hubs/hub_confirm.html",
-        {
-            "hub": hub,
-            "comparison": comparison,
-            "title": f"Roll back to r{number}",
-            "intro": (
-                f"A new revision, r{hub.current_revision + 1}, brings back r{number} as it was "
-                "(its files are copied, not rendered again)."
-            ),
-            "action": reverse("hubs:hub_rollback", args=[hub.cluster.slug, hub.name]),
-            "button": f"Roll back to r{number}",
-            "fields": [("revision", str(number))],
-            "cancel": reverse("hubs:hub_history", args=[hub.cluster.slug, hub.name]),
-        },
-    )
-
-
-def change_confirmation(request: HttpRequest, hub: Hub, spec: dict[str, Any]) -> HttpResponse:
-    """What "save and deploy" on the change page would do; the form's data posted again.
-
-    Raises SpecError as the change itself would, so the form shows it.
-    """
-    checked, comparison = proposed(hub, spec)
-    lookups = identities.refuse_unknown(checked.spec, previous=hub.spec)
-    if not comparison.changes_anything and checked.spec.dump() == hub.spec:
-        raise SpecError({"": ["nothing changed"]})
-    beyond = lifecycle.beyond_tier(hub, checked)
-    fields = [
-        (key, value)
-        for key, values in request.POST.lists()
-        if key not in ("csrfmiddlewaretoken", "confirmed")
-        for value in values
-    ]
-    fields.append(("confirmed", "1"))
-    intro = (
-        f"Saving makes revision r{hub.current_revision + 1} and deploys it."
-        if not beyond
-        else "This goes beyond the hub's tier ("
-        + "; ".join(beyond)
-        + "): it becomes a request to change the hub, for the reviewers, and nothing is "
-        "deployed until they approve it."
-    )
-    if lookups.note:
-        intro += f" {lookups.note}"
-    return render(
-        request,
-        "hubs/hub_confirm.html",
-        {
-            "hub": hub,
-            "comparison": comparison,
-            "title": f"Change {hub.display_name or hub.name}",
-            "intro": intro,
-            "action": reverse("hubs:hub_edit", args=[hub.cluster.slug, hub.name]),
-            "button": "Save and deploy" if not beyond else "Send for review",
-            "fields": fields,
-            "cancel": hub.get_absolute_url(),
-        },
-    )

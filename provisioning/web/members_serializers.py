@@ -162,7 +162,9 @@ class DiffSerializer(serializers.Serializer[dict[str, Any]]):
         many=True,
     )
     files = inline_serializer(
-        "FileDiff", {"path": serializers.CharField(), "diff": serializers.CharField()}, many=True
+        "RevisionFileDiff",
+        {"path": serializers.CharField(), "diff": serializers.CharField()},
+        many=True,
     )
 
     def get_fields(self) -> dict[str, Any]:

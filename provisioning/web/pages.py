@@ -18,20 +18,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from hubs import permissions
-from hubs.forms import RequestForm
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
-from hubs.states import DEPLOYMENT_ACTIVE, HubState, IllegalTransition, RequestState
+from hubs.states import DEPLOYMENT_ACTIVE, HubState, IllegalTransition
 from hubs.validation import validate_spec
 from hubs.views import filters_query
 from provisioning import lifecycle
-from provisioning.deploy.backends.gitops import show_commit
 from provisioning.models import Deployment
 from provisioning.render.renderer import context_for
 from provisioning.render.renderer import render as render_files
+from provisioning.web import live
 from provisioning.web.access import visible_deployment, visible_hub
-from provisioning.web.forms import DecommissionForm, SecretsForm
-from provisioning.web.history import change_confirmation, rollback_confirmation
+from provisioning.web.forms import SecretsForm
 
 
 @login_required
@@ -58,30 +56,7 @@ def hub_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     hub = visible_hub(request.user, cluster, name)
-    deployments = list(
-        hub.deployments.select_related("revision", "requested_by", "hub__cluster__deploy_target")[
-            :20
-        ]
-    )
-    latest = deployments[0] if deployments else None
-    return render(
-        request,
-        "hubs/hub_detail.html",
-        {
-            "hub": hub,
-            "deployments": deployments,
-            "latest": latest,
-            # The latest deployment's log, live while it runs (htmx polls the partial).
-            "deployment": latest,
-            "entries": latest.log.all() if latest else [],
-            "live": latest is not None and latest.state in DEPLOYMENT_ACTIVE,
-            "diff": commit_diff(latest) if latest else "",
-            "revisions": hub.revisions.select_related("author").order_by("-number")[:20],
-            "can_manage": permissions.can_manage_hub(request.user, hub),
-            "can_decommission": permissions.can_decommission_hub(request.user, hub),
-            "secrets": sorted(hub.secrets.values_list("key", flat=True)),
-        },
-    )
+    return render(request, "hubs/hub_detail.html", live.hub_context(request.user, hub))
 
 
 @login_required
@@ -110,7 +85,7 @@ def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     )
 
 
-def _managed_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
+def managed_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
     hub = visible_hub(request.user, cluster, name)
     if not permissions.can_manage_hub(request.user, hub):
         raise PermissionDenied("Only the hub's admins and operators can change it.")
@@ -118,109 +93,9 @@ def _managed_hub(request: HttpRequest, cluster: str, name: str) -> Hub:
 
 
 @login_required
-def hub_edit(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    """Change a live hub: a new revision, deployed at once."""
-    hub = _managed_hub(request, cluster, name)
-    if not hub.has_spec:
-        messages.info(
-            request,
-            "This hub was adopted from the deploy repository and its files are its own; change "
-            "them there (the portal notices the drift) or ask the operators.",
-        )
-        return redirect(hub)
-    fixed = {"name": hub.name, "cluster": hub.cluster.slug}
-    if request.method == "POST":
-        form = RequestForm(request.POST)
-        form.fix(**fixed)
-        if form.is_valid():
-            try:
-                if "confirmed" not in request.POST:
-                    # "Save and deploy" shows what the change does first.
-                    return change_confirmation(request, hub, form.spec())
-                outcome = lifecycle.update_hub(
-                    hub, form.spec(), by=request.user, reason=lifecycle.CHANGED_IN_PORTAL
-                )
-            except SpecError as exc:
-                form.add_spec_errors(exc)
-            except IllegalTransition as exc:
-                form.add_error(None, str(exc))
-            else:
-                if isinstance(outcome, HubRequest):
-                    return _after_change_request(request, outcome)
-                messages.success(request, f"Revision r{outcome.revision.number} is being deployed.")
-                return redirect(hub)
-    else:
-        form = RequestForm(initial=RequestForm.initial_from(hub.spec))
-        form.fix(**fixed)
-    return render(
-        request, "hubs/request_form.html", {"form": form, "hub": hub, "hub_request": None}
-    )
-
-
-def _after_change_request(request: HttpRequest, change: HubRequest) -> HttpResponse:
-    if change.state == RequestState.APPROVED:
-        messages.success(request, "Approved at once (the new tier needs no review) and deploying.")
-        return redirect(change.target_hub or change)
-    messages.info(
-        request,
-        "This change goes beyond what the hub's tier allows, so it needs review: it was sent "
-        "to the reviewers as a request. The hub stays as it is until they approve it.",
-    )
-    return redirect(change)
-
-
-@login_required
-def hub_rollback(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    """GET: what rolling back to `?revision=N` changes; POST: roll back."""
-    hub = _managed_hub(request, cluster, name)
-    if request.method != "POST":
-        try:
-            return rollback_confirmation(request, hub, int(request.GET.get("revision", "")))
-        except ValueError:
-            messages.error(request, "Choose a revision to roll back to.")
-            return redirect(hub)
-    try:
-        number = int(request.POST.get("revision", ""))
-        deployment = lifecycle.rollback_hub(hub, number, by=request.user)
-    except ValueError:
-        messages.error(request, "Choose a revision to roll back to.")
-    except SpecError as exc:
-        for line in exc.lines():
-            messages.error(request, line.removeprefix("revision: ").capitalize())
-    except IllegalTransition as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            f"Rolling back: revision r{deployment.revision.number} brings back r{number}.",
-        )
-    return redirect(hub)
-
-
-@login_required
-def hub_decommission(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
-    """Remove a hub, after the person confirms what happens to its users' data."""
-    hub = visible_hub(request.user, cluster, name)
-    if not permissions.can_decommission_hub(request.user, hub):
-        raise PermissionDenied(
-            "Only the hub's requester, its community's leads and operators remove it."
-        )
-    form = DecommissionForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lifecycle.decommission_hub(hub, by=request.user, confirm_data_loss=True)
-        except (SpecError, IllegalTransition) as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, "The hub is being removed.")
-        return redirect(hub)
-    return render(request, "hubs/hub_decommission.html", {"hub": hub, "form": form})
-
-
-@login_required
 def hub_secrets(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     """Attach the hub's OAuth client or shared password; values are never shown again."""
-    hub = _managed_hub(request, cluster, name)
+    hub = managed_hub(request, cluster, name)
     if not lifecycle.holds_secrets(hub):
         messages.info(request, lifecycle.GITOPS_SECRETS)
         return redirect(hub)
@@ -284,33 +159,13 @@ def operations(request: HttpRequest) -> HttpResponse:
 # --- deployments ----------------------------------------------------------------
 
 
-def commit_diff(deployment: Deployment) -> str:
-    """The diff of a deployment's direct commit, for people to see what changed ("" if none)."""
-    target = deployment.hub.cluster.deploy_target
-    if (
-        target is None
-        or deployment.backend != Deployment.Backend.GITOPS
-        or target.merge_policy != "direct"
-        or not deployment.commit_sha
-    ):
-        return ""
-    return show_commit(target, deployment.commit_sha)
-
-
 @login_required
 def deployment(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = visible_deployment(request.user, pk)
     return render(
         request,
         "provisioning/deployment.html",
-        {
-            "deployment": deployment,
-            "hub": deployment.hub,
-            "target": deployment.hub.cluster.deploy_target,
-            "diff": commit_diff(deployment),
-            "entries": deployment.log.all(),
-            "live": deployment.state in DEPLOYMENT_ACTIVE,
-        },
+        live.deployment_context(request.user, deployment),
     )
 
 

@@ -1,16 +1,22 @@
 // The request form: show only the chosen login provider's fields and the
-// event dates for events, and narrow the clusters to those the tier runs on.
+// event dates for events, narrow the clusters to those the tier runs on, and
+// estimate each tier for the expected users.
 // Without this script every field shows and the server still checks it all.
 (function () {
   "use strict";
   const form = document.getElementById("request-form");
   if (!form) return;
   const tiers = JSON.parse(document.getElementById("tier-clusters").textContent);
+  const costs = JSON.parse(document.getElementById("tier-costs").textContent);
   const provider = form.elements.auth_provider;
   const purpose = form.elements.purpose;
-  const offering = form.elements.offering;
   const cluster = form.elements.cluster;
+  const users = form.elements.expected_users;
 
+  function chosenTier() {
+    const checked = form.querySelector("input[name=offering]:checked");
+    return checked ? checked.value : "";
+  }
   function showProvider() {
     form.querySelectorAll("[data-provider]").forEach(function (el) {
       el.hidden = el.dataset.provider !== provider.value;
@@ -20,7 +26,8 @@
     document.getElementById("event-fields").hidden = purpose.value !== "event";
   }
   function narrowClusters() {
-    const allowed = tiers[offering.value];
+    if (!cluster || cluster.disabled) return;
+    const allowed = tiers[chosenTier()];
     Array.from(cluster.options).forEach(function (option) {
       const ok = !option.value || !allowed || allowed.indexOf(option.value) !== -1;
       option.hidden = !ok;
@@ -28,12 +35,38 @@
     });
     if (cluster.selectedOptions.length && cluster.selectedOptions[0].disabled) cluster.value = "";
   }
+  function money(value) {
+    return "$" + value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+  function estimate() {
+    const count = parseInt(users && users.value, 10);
+    form.querySelectorAll(".tier-estimate").forEach(function (el) {
+      const tier = costs[el.dataset.tier];
+      if (!tier || !(count > 0)) {
+        el.textContent = "";
+        return;
+      }
+      if (count > tier.max_users) {
+        el.textContent = "More than this tier's " + tier.max_users + " users.";
+        return;
+      }
+      const fee = tier.fee > 0 ? money(tier.fee / count) + " per user a month" : "free";
+      const cpu = Math.round(tier.cpu * count * 10) / 10;
+      const memory = Math.round(tier.memory_gb * count);
+      el.textContent = "For " + count + " users: " + fee + "; with everyone on, " + cpu +
+        " CPUs and " + memory + " GB of memory guaranteed.";
+    });
+  }
   provider.addEventListener("change", showProvider);
   purpose.addEventListener("change", showEvent);
-  offering.addEventListener("change", narrowClusters);
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "offering") narrowClusters();
+  });
+  if (users) users.addEventListener("input", estimate);
   showProvider();
   showEvent();
   narrowClusters();
-  const errors = document.getElementById("form-errors");
-  if (errors) errors.focus();
+  estimate();
+  const focus = document.getElementById("request-preview") || document.getElementById("form-errors");
+  if (focus) focus.focus();
 })();

@@ -385,11 +385,17 @@ def test_it_sends_a_request_back_with_a_comment_only(
 def test_it_rejects_and_withdraws(catalog: None, lead: User, reviewer: User) -> None:
     one, two = submitted(lead, name="one"), submitted(lead, name="two")
 
-    rejected = api_client(reviewer).post(f"/api/v1/requests/{one.pk}/reject/")
+    uncommented = api_client(reviewer).post(f"/api/v1/requests/{one.pk}/reject/")
+    rejected = api_client(reviewer).post(
+        f"/api/v1/requests/{one.pk}/reject/", {"comment": "Out of scope."}, format="json"
+    )
     withdrawn = api_client(lead).post(
         f"/api/v1/requests/{two.pk}/withdraw/", {"comment": "Not this term."}, format="json"
     )
 
+    # A rejection says why: the requester deserves a reason.
+    assert uncommented.status_code == 400
+    assert uncommented.json()["errors"] == {"comment": ["say why the request is rejected"]}
     assert rejected.json()["state"] == RequestState.REJECTED
     assert withdrawn.json()["state"] == RequestState.WITHDRAWN
     assert withdrawn.json()["comments"][0]["body"] == "Not this term."
@@ -445,7 +451,13 @@ MATRIX: list[tuple[str, str, str | None, dict[str, Any] | None, tuple[int, ...]]
     ("patch", "/api/v1/requests/{id}/", "draft", {"notes": "Hi"}, (401, 200, 404, 404, 403, 403)),
     ("post", "/api/v1/requests/{id}/submit/", "draft", None, (401, 200, 404, 404, 403, 403)),
     ("post", "/api/v1/requests/{id}/approve/", "submitted", None, (401, 403, 404, 404, 200, 200)),
-    ("post", "/api/v1/requests/{id}/reject/", "submitted", None, (401, 403, 404, 404, 200, 200)),
+    (
+        "post",
+        "/api/v1/requests/{id}/reject/",
+        "submitted",
+        {"comment": "Not for us."},
+        (401, 403, 404, 404, 200, 200),
+    ),
     (
         "post",
         "/api/v1/requests/{id}/request-changes/",

@@ -44,7 +44,7 @@ def test_it_names_every_bad_field_with_its_path():
     )
     errors = errors_of(data)
     assert errors["colour"] == ["unknown field"]
-    assert errors["expected_users"] == ["input should be greater than or equal to 1"]
+    assert errors["expected_users"] == ["must be at least 1"]
     assert "is not a GitHub organisation" in errors["auth.github.organizations[1]"][0]
 
 
@@ -86,7 +86,8 @@ def test_it_keeps_temporary_users_for_events():
 
 def test_it_checks_the_event_window():
     spec = event_spec(event={"start": "2027-03-05T09:00:00Z", "end": "2027-03-01T09:00:00Z"})
-    assert errors_of(spec) == {"event": ["the end must be after the start"]}
+    # About the end, so the form shows it under the end field.
+    assert errors_of(spec) == {"event.end": ["must be after the start"]}
     naive = event_spec(event={"start": "2027-03-01T09:00:00", "end": "2027-03-02T09:00:00Z"})
     assert "needs a time zone" in errors_of(naive)["event.start"][0]
 

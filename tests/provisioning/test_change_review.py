@@ -78,12 +78,15 @@ def test_it_sends_a_change_of_tier_from_the_change_page_to_review(
         admins="alice-gh",
     )
     form = {k: v for k, v in form.items() if v is not None}
-    confirm = client_for(lead).post(f"/hubs/{hub.cluster.slug}/bcc/change/", form)
-    assert "it becomes a request to change the hub" in confirm.context["intro"]
-    assert confirm.context["button"] == "Send for review"
-
+    shown = client_for(lead).post(f"/hubs/{hub.cluster.slug}/bcc/change/", form)
+    # The confirmation says the change goes to review rather than deploying.
+    assert shown.context["preview"].needs_review == [
+        "tier: education → research-shared",
+        "purpose: education → research",
+    ]
+    assert HubRequest.objects.filter(target_hub=hub).count() == 0
     response = client_for(lead).post(
-        f"/hubs/{hub.cluster.slug}/bcc/change/", dict(confirm.context["fields"])
+        f"/hubs/{hub.cluster.slug}/bcc/change/", {**form, "confirm": "1", "base": "1"}
     )
 
     change = HubRequest.objects.get(target_hub=hub)
