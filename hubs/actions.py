@@ -137,10 +137,12 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
     RequestSubmission.objects.create(
         request=request, number=number, spec=request.spec, notes=request.notes
     )
+    # Rules installed by apps above the domain (events: capacity, auto-approval).
+    automatic = seams.check_submission(request, checked)
     if not checked.offering.requires_review:
-        approve_request(
-            request, by=None, comment="Approved automatically: this tier needs no review."
-        )
+        automatic = "Approved automatically: this tier needs no review."
+    if automatic:
+        approve_request(request, by=None, comment=automatic)
         request.refresh_from_db()
     else:
         after_commit(notify.request_changed, request.pk, "submitted")

@@ -13,7 +13,6 @@ import zoneinfo
 from typing import Any
 
 from django import forms
-from django.conf import settings
 
 from hubs.models import Cluster, Offering, UserImage
 from hubs.spec import CILOGON_CLAIMS, PROVIDERS, PURPOSES, SpecError
@@ -28,6 +27,7 @@ PROVIDER_LABELS = {
     "shared-password": "One shared password (events only)",
 }
 TIMEZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+ZONES = frozenset(TIMEZONES)
 
 # Spec path prefix -> form field, most specific first (see _field_for()).
 PATH_FIELDS: tuple[tuple[str, str], ...] = (
@@ -232,10 +232,9 @@ class RequestForm(forms.Form):
         field.choices = [("", "A custom image (below)")] + [
             (i.slug, f"{i.name} — {i.reference}") for i in UserImage.objects.filter(active=True)
         ]
-        hours = int(settings.PORTAL_EVENT_TEARDOWN_AFTER) // 3600
         self.fields["event_end"].help_text = (
-            f"The hub is removed {hours} hour{'' if hours == 1 else 's'} after the end, with "
-            "everything stored on it; it is scaled up shortly before the start."
+            "The hub is removed a while after the end (your tier's grace period, shown on the "
+            "event's page), with everything stored on it; it is scaled up before the start."
         )
         for name, bound in self.fields.items():
             widget = bound.widget
@@ -305,12 +304,15 @@ class RequestForm(forms.Form):
             spec[key] = _lines(data.get(key) or "")
         start, end = data.get("event_start"), data.get("event_end")
         if start or end:
-            zone = zoneinfo.ZoneInfo(data.get("event_timezone") or "UTC")
+            name = data.get("event_timezone") or "UTC"
+            zone = zoneinfo.ZoneInfo(name)
             spec["event"] = {
                 key: _in_zone(value, zone).isoformat()
                 for key, value in (("start", start), ("end", end))
                 if value
             }
+            # The zone travels with the times, so editing shows them as typed.
+            spec["event"]["timezone"] = name
         return spec
 
     def _auth(self, provider: str) -> dict[str, Any]:
@@ -380,16 +382,7 @@ class RequestForm(forms.Form):
                 initial[f"oidc_{key}"] = settings.get(key, "")
             initial["oidc_scopes"] = " ".join(settings.get("scopes", []))
             initial["oidc_allow_all"] = bool(settings.get("allow_all"))
-        event = spec.get("event") or {}
-        for key in ("start", "end"):
-            if isinstance(event.get(key), str):
-                try:
-                    when = dt.datetime.fromisoformat(event[key])
-                except ValueError:
-                    continue
-                initial[f"event_{key}"] = when.replace(tzinfo=None)
-                zone = getattr(when.tzinfo, "key", None)
-                initial["event_timezone"] = zone if zone in TIMEZONES else "UTC"
+        initial.update(event_initial(spec.get("event")))
         return initial
 
     def add_spec_errors(self, error: SpecError) -> None:
@@ -412,6 +405,36 @@ class RequestForm(forms.Form):
                     self.add_error(None, f"{path}: {text}" if path else text)
                 else:
                     self.add_error(field, _line_note(path, field) + text)
+
+
+def event_zone(event: Any) -> str:
+    """The zone an event is shown and edited in: its own, else UTC.
+
+    An ISO time with only an offset (-05:00) names no zone; showing its wall
+    clock under "UTC" is what silently moved events, so such a time is
+    converted to UTC instead (the instant is kept).
+    """
+    name = event.get("timezone") if isinstance(event, dict) else None
+    return name if isinstance(name, str) and name in ZONES else "UTC"
+
+
+def event_initial(event: Any) -> dict[str, Any]:
+    """The form's start, end and zone for a spec's `event`: the same instants, in its zone."""
+    if not isinstance(event, dict):
+        return {}
+    name = event_zone(event)
+    zone = zoneinfo.ZoneInfo(name)
+    initial: dict[str, Any] = {"event_timezone": name}
+    for key in ("start", "end"):
+        if isinstance(event.get(key), str):
+            try:
+                when = dt.datetime.fromisoformat(event[key])
+            except ValueError:
+                continue
+            if when.tzinfo is None:
+                continue
+            initial[f"event_{key}"] = when.astimezone(zone).replace(tzinfo=None)
+    return initial
 
 
 def _in_zone(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from events import api_urls as event_api
+from events import urls as event_pages
 from hubs import urls as hub_pages
 from hubs.api import urls as hub_api
 from provisioning.web import api_urls as provisioning_api
@@ -16,7 +18,11 @@ from provisioning.web import urls as provisioning_pages
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("api/v1/", include(hub_api.urlpatterns + provisioning_api.urlpatterns)),
+    path(
+        "api/v1/",
+        include(hub_api.urlpatterns + provisioning_api.urlpatterns + event_api.urlpatterns),
+    ),
+    path("", include(event_pages)),
     path("", include(provisioning_pages)),
     # Request pages and hub pages share one namespace: {% url 'hubs:hub' ... %}.
     path("", include((hub_pages.urlpatterns + provisioning_pages.hub_urlpatterns, "hubs"))),
