@@ -118,7 +118,11 @@ def auto_approval(event: Event, checked: Checked) -> str:
     return (
         f"Approved automatically: at most {policy.auto_approve_max_attendees} attendees and "
         f"{_days(policy.auto_approve_max_duration)}"
-        + (", from an organiser who ran an approved event before." if policy.auto_approve_returning_only else ".")
+        + (
+            ", from an organiser who ran an approved event before."
+            if policy.auto_approve_returning_only
+            else "."
+        )
     )
 
 
@@ -178,7 +182,8 @@ def _check_manager(user: Any, event: Event) -> None:
 def _revise(event: Event, spec: dict[str, Any], *, by: Any, reason: str) -> Deployment | None:
     """The event's hub takes `spec` as its next revision: deployed if the hub runs,
     recorded only while the schedule has not deployed it yet."""
-    hub = Hub.objects.select_for_update().select_related("cluster", "offering").get(pk=event.hub_id)
+    hubs = Hub.objects.select_for_update().select_related("cluster", "offering")
+    hub = hubs.get(pk=int(event.hub_id or 0))
     checked = validate_spec(spec, hub=hub)
     if checked.spec.dump() == hub.spec:
         return None
@@ -276,7 +281,9 @@ def end_event(event: Event, *, by: Any) -> Event:
     schedule.plan(event)
     if not started:
         _cancel_steps(event, now)
-    audit.record(by, event.hub, "event.ended", comment="cancelled" if not started else "ended early")
+    audit.record(
+        by, event.hub, "event.ended", comment="cancelled" if not started else "ended early"
+    )
     return event
 
 

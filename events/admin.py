@@ -26,7 +26,7 @@ class StepInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["kind", "planned_at", "state", "note", "deployment"]
-    readonly_fields = fields
+    readonly_fields = ["kind", "planned_at", "state", "note", "deployment"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -91,7 +91,7 @@ def check(
     *,
     exclude: int | None = None,
 ) -> Conflict | None:
-    """The conflict if `attendees` more users from `start` to `end` exceed the cluster's capacity."""
+    """The conflict if `attendees` more users from `start` to `end` exceed the capacity."""
     limit = limit_of(cluster)
     if limit is None:
         return None

@@ -48,7 +48,7 @@ class ExtendForm(forms.Form):
     def for_event(cls, spec_event: dict[str, Any], zone: str) -> ExtendForm:
         return cls(initial={"end": event_initial(spec_event).get("event_end")}, zone=zone)
 
-    def end(self) -> dt.datetime:
+    def new_end(self) -> dt.datetime:
         value: dt.datetime = self.cleaned_data["end"]
         return value.replace(tzinfo=None).replace(tzinfo=zoneinfo.ZoneInfo(self.zone))
 
@@ -56,7 +56,9 @@ class ExtendForm(forms.Form):
 class MoveForm(forms.Form):
     """Continuing attendees onto a lasting hub's allowlist."""
 
-    hub = forms.ChoiceField(label="Lasting hub", widget=forms.Select(attrs={"class": "form-select"}))
+    hub = forms.ChoiceField(
+        label="Lasting hub", widget=forms.Select(attrs={"class": "form-select"})
+    )
     usernames = forms.CharField(
         label="Who continues",
         widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),

@@ -56,13 +56,13 @@ class EventPolicy(models.Model):
     def for_offering(cls, offering: Offering) -> EventPolicy:
         """The tier's policy, or the defaults when the operators set none."""
         try:
-            return offering.event_policy  # type: ignore[no-any-return]
+            return offering.event_policy
         except cls.DoesNotExist:
             return cls(offering=offering)
 
 
 class ClusterCapacity(models.Model):
-    """How many event users a cluster serves at once: given, or node-pool limit × users per node."""
+    """Event users a cluster serves at once: given, or node-pool limit times users per node."""
 
     cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="capacity")
     concurrent_users = models.PositiveIntegerField(null=True, blank=True)
@@ -180,9 +180,7 @@ class EventStep(models.Model):
 
     class Meta:
         ordering = ["planned_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["event", "kind"], name="one_step_per_kind")
-        ]
+        constraints = [models.UniqueConstraint(fields=["event", "kind"], name="one_step_per_kind")]
         indexes = [models.Index(fields=["state", "planned_at"], name="step_due")]
 
     def __str__(self) -> str:

@@ -125,7 +125,7 @@ def event_extend(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Enter the new end.")
         return redirect(event)
     try:
-        actions.extend_event(event, form.end(), by=request.user)
+        actions.extend_event(event, form.new_end(), by=request.user)
     except (SpecError, IllegalTransition) as exc:
         for line in exc.lines() if isinstance(exc, SpecError) else [str(exc)]:
             messages.error(request, line)
@@ -201,6 +201,10 @@ def timeline(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "events/timeline.html",
-        {"rows": capacity.timeline(start, end), "start": start, "end": end,
-         "weeks": TIMELINE_WEEKS},  # fmt: skip
+        {
+            "rows": capacity.timeline(start, end),
+            "start": start,
+            "end": end,
+            "weeks": TIMELINE_WEEKS,
+        },
     )

@@ -12,12 +12,12 @@ from events.models import Event, EventStep
 
 
 class StepSerializer(serializers.ModelSerializer[EventStep]):
-    label = serializers.CharField(source="get_kind_display")
+    kind_label = serializers.CharField(source="get_kind_display")
     deployment = serializers.IntegerField(source="deployment_id", allow_null=True)
 
     class Meta:
         model = EventStep
-        fields = ["kind", "label", "planned_at", "state", "note", "started_at", "finished_at",
+        fields = ["kind", "kind_label", "planned_at", "state", "note", "started_at", "finished_at",
                   "attempts", "deployment"]  # fmt: skip
 
 
@@ -25,8 +25,8 @@ class StepSerializer(serializers.ModelSerializer[EventStep]):
 @extend_schema_serializer(component_name="ScheduledEvent")
 class EventSerializer(serializers.ModelSerializer[Event]):
     status = serializers.CharField()
-    cluster = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    offering = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    cluster = serializers.CharField(source="cluster.slug")
+    offering = serializers.CharField(source="offering.slug")
     organiser = serializers.CharField(source="organiser.username")
     start_local = serializers.SerializerMethodField()
     end_local = serializers.SerializerMethodField()
@@ -51,8 +51,9 @@ class EventSerializer(serializers.ModelSerializer[Event]):
     def get_end_local(self, event: Event) -> str:
         return self._local(event, event.end)
 
-    @extend_schema_field({"type": "object", "properties": {"id": {"type": "integer"},
-                                                           "state": {"type": "string"}}})
+    @extend_schema_field(
+        {"type": "object", "properties": {"id": {"type": "integer"}, "state": {"type": "string"}}}
+    )
     def get_request(self, event: Event) -> dict[str, Any]:
         return {"id": event.request_id, "state": event.request.state}
 

@@ -317,7 +317,9 @@ def _zone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not a time zone; use an IANA name such as Europe/Paris")
+        raise ValueError(
+            f"{value!r} is not a time zone; use an IANA name such as Europe/Paris"
+        ) from None
     return value
 
 

@@ -133,7 +133,6 @@ DEPLOYMENT_FINAL = frozenset(
 )
 
 
-
 class StepState(models.TextChoices):
     """A step of an event's schedule (events/models.py EventStep)."""
 

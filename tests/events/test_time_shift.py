@@ -47,7 +47,9 @@ def test_it_shows_and_saves_a_request_in_its_own_zone(catalog, lead):
 
 def test_it_keeps_the_instants_of_an_old_spec_without_a_zone(catalog):
     # Written before the spec had `timezone`: shown in UTC, the same instant.
-    spec = event_spec(event={"start": "2027-03-01T09:00:00-05:00", "end": "2027-03-05T17:00:00-05:00"})
+    spec = event_spec(
+        event={"start": "2027-03-01T09:00:00-05:00", "end": "2027-03-05T17:00:00-05:00"}
+    )
     initial = RequestForm.initial_from(spec)
     assert (initial["event_timezone"], initial["event_start"].hour) == ("UTC", 14)
     form = RequestForm(form_data(spec))
@@ -100,7 +102,9 @@ def test_it_round_trips_the_zone_through_the_api(catalog, lead):
 
 
 def test_it_names_the_field_of_an_event_ending_before_it_starts(catalog, lead):
-    spec = event_spec(event={"start": "2099-03-05T09:00:00+00:00", "end": "2099-03-01T09:00:00+00:00"})
+    spec = event_spec(
+        event={"start": "2099-03-05T09:00:00+00:00", "end": "2099-03-01T09:00:00+00:00"}
+    )
     response = api_client(lead).post("/api/v1/events/", spec, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == {"event.end": ["the end must be after the start"]}
