@@ -82,7 +82,7 @@ def measure(backend: str, count: int, scheduled: int, runs: int) -> None:
 
     from events import schedule
     from events.models import ClusterCapacity, Event, EventPolicy, EventStep
-    from hubs.models import Cluster, HubRequest, Offering
+    from hubs.models import HubRequest, Offering
     from tests.conftest import event_spec
 
     call_command("migrate", verbosity=0)
@@ -140,7 +140,7 @@ def measure(backend: str, count: int, scheduled: int, runs: int) -> None:
     total = EventStep.objects.count()
     queries: list[str] = []
 
-    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def record(execute, sql, params, many, context):
         queries.append(sql)
         return execute(sql, params, many, context)
 
