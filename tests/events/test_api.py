@@ -103,7 +103,7 @@ def test_it_cancels_an_event_ended_before_it_starts(catalog, lead, reviewer, oth
 
     schedule.tick()
     event.refresh_from_db()
-    assert Hub.objects.get(pk=event.hub_id).state == HubState.DECOMMISSIONED
+    assert Hub.objects.get(event=event).state == HubState.DECOMMISSIONED
     assert event.steps.get(kind="teardown").note == "the hub was never deployed: closed"
     schedule.tick(event.start)
     assert event.steps.get(kind="deploy").state == StepState.SKIPPED
