@@ -54,6 +54,7 @@ test: install lint
 bench: install
 	$(BIN)/python bench/review_queue.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/events.py
 
 clean:
 	rm -rf var/test var/broker
