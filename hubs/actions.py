@@ -198,7 +198,7 @@ def changed_spec(
 def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
     """Approve a request to change a live hub: deploy the change as the hub's next revision."""
     hub = (
-        Hub.objects.select_for_update()
+        Hub.objects.select_for_update(of=("self",))  # offering is a nullable join
         .select_related("cluster", "offering")
         .get(pk=int(request.target_hub_id or 0))
     )
