@@ -179,6 +179,12 @@ def _check_manager(user: Any, event: Event) -> None:
         raise PermissionDenied("Only the event's organiser and operators can change it.")
 
 
+def _locked(event: Event) -> Event:
+    """The event, its row locked (only it: its hub is a nullable join Postgres cannot lock)."""
+    rows = Event.objects.select_for_update(of=("self",)).select_related("request", "hub")
+    return rows.get(pk=event.pk)
+
+
 def _revise(event: Event, spec: dict[str, Any], *, by: Any, reason: str) -> Deployment | None:
     """The event's hub takes `spec` as its next revision: deployed if the hub runs,
     recorded only while the schedule has not deployed it yet."""
@@ -207,7 +213,7 @@ def change_event(event: Event, changes: dict[str, Any], *, by: Any) -> Deploymen
     New dates or attendees are checked against the tier and the cluster's capacity,
     and the pending steps follow them.
     """
-    event = Event.objects.select_for_update(of=("self",)).select_related("request", "hub").get(pk=event.pk)
+    event = _locked(event)
     _check_manager(by, event)
     for key in ("offering", "purpose", "cluster", "name"):
         if key in changes:
@@ -238,7 +244,7 @@ def change_event(event: Event, changes: dict[str, Any], *, by: Any) -> Deploymen
 @transaction.atomic
 def extend_event(event: Event, end: dt.datetime, *, by: Any) -> Deployment | None:
     """A later end, within the tier's longest event and the cluster's capacity."""
-    event = Event.objects.select_for_update(of=("self",)).select_related("request", "hub").get(pk=event.pk)
+    event = _locked(event)
     _check_manager(by, event)
     if event.hub is None:
         raise IllegalTransition("event", "unapproved", "extended", "Approve the event first.")
@@ -259,7 +265,7 @@ def extend_event(event: Event, end: dt.datetime, *, by: Any) -> Deployment | Non
 def end_event(event: Event, *, by: Any) -> Event:
     """End now. Before the start this cancels it; the schedule moves up (cool down,
     the notice and teardown after the tier's grace; nothing is deployed any more)."""
-    event = Event.objects.select_for_update(of=("self",)).select_related("request", "hub").get(pk=event.pk)
+    event = _locked(event)
     _check_manager(by, event)
     now = timezone.now()
     if event.hub is None:

@@ -188,7 +188,12 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     beyond it (another tier or purpose) becomes a request to change the hub,
     which reviewers decide on like any request: that request is returned.
     """
-    hub = Hub.objects.select_for_update(of=("self",)).select_related("cluster", "offering").get(pk=hub.pk)
+    # Only the hub's row: Postgres cannot lock the nullable side of the offering join.
+    hub = (
+        Hub.objects.select_for_update(of=("self",))
+        .select_related("cluster", "offering")
+        .get(pk=hub.pk)
+    )
     checked = validate_spec(check_draft(spec), hub=hub)
     if checked.spec.dump() == hub.spec:
         raise SpecError({"": ["nothing changed"]})
