@@ -86,7 +86,8 @@ def test_it_keeps_temporary_users_for_events():
 
 def test_it_checks_the_event_window():
     spec = event_spec(event={"start": "2027-03-05T09:00:00Z", "end": "2027-03-01T09:00:00Z"})
-    assert errors_of(spec) == {"event": ["the end must be after the start"]}
+    # The field is named, so a 400 says which one (issue 14).
+    assert errors_of(spec) == {"event.end": ["the end must be after the start"]}
     naive = event_spec(event={"start": "2027-03-01T09:00:00", "end": "2027-03-02T09:00:00Z"})
     assert "needs a time zone" in errors_of(naive)["event.start"][0]
 
