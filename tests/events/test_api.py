@@ -151,3 +151,15 @@ def test_it_creates_an_event_from_the_page(catalog, lead):
     response = client_for(lead).post(reverse("events:event_new"), data)
     assert response.status_code == 302, response.context["form"].errors
     assert Event.objects.get().attendees == 30
+
+
+def test_it_lists_events_in_a_constant_number_of_queries(catalog, lead, reviewer):
+    approved(lead, reviewer)
+    client = api_client(lead)
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get("/api/v1/events/").json()["results"]) == 1
+    for i in range(3):
+        approved(lead, reviewer, name=f"more{i}")
+    with CaptureQueriesContext(connection) as four:
+        assert len(client.get("/api/v1/events/").json()["results"]) == 4
+    assert len(four) == len(one)
