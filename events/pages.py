@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from events import actions, capacity
+from events import actions, capacity, schedule
 from events.api import visible_events
 from events.forms import EventForm, ExtendForm, MoveForm
 from events.models import Event, EventPolicy
@@ -105,6 +105,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "conflict": conflict,
             "is_reviewer": permissions.is_reviewer(request.user),
             "running": event.status in ("scheduled", "running"),
+            "is_staff": permissions.can_retry_deployment(request.user),
         },
     )
 
@@ -154,6 +155,25 @@ def event_override(request: HttpRequest, pk: int) -> HttpResponse:
     actions.override_capacity(event, by=request.user, comment=request.POST.get("comment", ""))
     messages.success(request, "Capacity overridden for this event; approve its request now.")
     return redirect(event.request)
+
+
+@login_required
+@require_POST
+def step_retry(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """Staff: run a failed step again (due at once)."""
+    event = _event(request, pk)
+    if not permissions.can_retry_deployment(request.user):
+        raise PermissionDenied("Only staff can run a step again.")
+    step = event.steps.filter(kind=kind).first()
+    if step is None:
+        raise Http404("No such step.")
+    try:
+        schedule.retry_step(step, by=request.user)
+    except IllegalTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "It runs again at beat's next tick.")
+    return redirect(event)
 
 
 @login_required

@@ -220,11 +220,12 @@ def release(now: dt.datetime) -> int:
 
 
 def retry_step(step: EventStep, *, by: Any) -> EventStep:
-    """Staff: a failed step pending again, due now."""
+    """Staff: a failed step pending again, due at the next tick."""
     transitions.move(
         step,
         StepState.PENDING,
         by=by,
+        action="step.retried",
         comment="retried",
         note="",
         finished_at=None,

@@ -18,4 +18,5 @@ urlpatterns: list[URLPattern] = [
     path("events/<int:pk>/override/", pages.event_override, name="event_override"),
     path("events/<int:pk>/attendees.csv", pages.event_attendees, name="event_attendees"),
     path("events/<int:pk>/move/", pages.event_move, name="event_move"),
+    path("events/<int:pk>/steps/<slug:kind>/retry/", pages.step_retry, name="step_retry"),
 ]

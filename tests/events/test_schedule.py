@@ -235,3 +235,31 @@ def test_it_moves_pending_steps_when_the_event_is_extended(created, reviewer, le
         )
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["event.end"]
+
+
+def test_staff_hear_of_a_failed_prewarm_and_run_it_again(
+    created, reviewer, lead, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    event, capture = created, django_capture_on_commit_callbacks
+    actions.approve_request(event.request, by=reviewer)
+    event.refresh_from_db()
+    tick_at(event.start - dt.timedelta(days=2), capture)
+    # The hub failed meanwhile (its latest deployment did): the pre-warm cannot run.
+    Hub.objects.filter(pk=event.hub_id).update(state=HubState.FAILED)
+    mail.outbox.clear()
+    tick_at(event.start - dt.timedelta(hours=2), capture)
+    step = event.steps.get(kind=Kind.PREWARM)
+    assert (step.state, step.note) == (StepState.FAILED, "the hub is failed")
+    [alert] = [m for m in mail.outbox if m.to == ["charlie@example.org"]]  # staff
+    assert "pre-warm" in alert.subject.lower() and "the hub is failed" in alert.body
+    url = reverse("events:step_retry", args=[event.pk, "prewarm"])
+    assert client_for(lead).post(url).status_code == 403
+    Hub.objects.filter(pk=event.hub_id).update(state=HubState.ACTIVE)
+    with time_machine.travel(event.start - dt.timedelta(hours=1), tick=False):
+        assert client_for(reviewer).post(url).status_code == 302
+    tick_at(event.start - dt.timedelta(hours=1), capture)
+    assert event.steps.get(kind=Kind.PREWARM).state == StepState.DONE
