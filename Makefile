@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/members.py
 	$(BIN)/python bench/live_status.py
+	$(BIN)/python bench/events.py
 
 clean:
 	rm -rf var/test var/broker

@@ -145,10 +145,12 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
         request=request, number=number, spec=request.spec, notes=request.notes
     )
     emit("request.submitted", payloads.request_data(request, by=by), hub_id=request.target_hub_id)
+    # Rules installed by apps above the domain (events: capacity, auto-approval).
+    automatic = seams.check_submission(request, checked)
     if not checked.offering.requires_review:
-        approve_request(
-            request, by=None, comment="Approved automatically: this tier needs no review."
-        )
+        automatic = "Approved automatically: this tier needs no review."
+    if automatic:
+        approve_request(request, by=None, comment=automatic)
         request.refresh_from_db()
     else:
         after_commit(notify.request_changed, request.pk, "submitted")

@@ -35,8 +35,8 @@ def reviewers() -> list[Any]:
 
 def hub_admins(hub: Hub) -> list[Any]:
     """The portal users who manage `hub` (hubs.permissions.can_manage_hub, operators aside):
-    who asked for it and its community's leads."""
-    who = Q(communities__hubs=hub)
+    its portal admins (hubs/admins.py), who asked for it and its community's leads."""
+    who = Q(administered_hubs__hub=hub) | Q(communities__hubs=hub)
     if hub.request_id is not None:
         who |= Q(hub_requests__hub=hub)
     return _active(get_user_model().objects.filter(who))

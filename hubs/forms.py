@@ -13,7 +13,6 @@ import zoneinfo
 from typing import Any
 
 from django import forms
-from django.conf import settings
 
 from hubs.describe import estimate, resources
 from hubs.members import normalise, split_paste
@@ -33,6 +32,8 @@ PROVIDER_LABELS = {
 }
 # One zone per place, by its current name, grouped by region (hubs/timezones.py).
 TIMEZONES = list(zone_names())
+# A stored zone outside the menu (an old alias) is shown in UTC: the instant is kept.
+ZONES = frozenset(TIMEZONES)
 # The image menu's entry for "give a reference instead" (tiers that allow custom images).
 CUSTOM_IMAGE = "custom"
 
@@ -257,10 +258,9 @@ class RequestForm(forms.Form):
             (CUSTOM_IMAGE, "Another image: give its reference below (where the tier allows it)")
         ]
         field.initial = images[0].slug if images else CUSTOM_IMAGE
-        hours = int(settings.PORTAL_EVENT_TEARDOWN_AFTER) // 3600
         self.fields["event_end"].help_text = (
-            f"The hub is removed {hours} hour{'' if hours == 1 else 's'} after the end, with "
-            "everything stored on it; it is scaled up shortly before the start."
+            "The hub is removed a while after the end (your tier's grace period, shown on the "
+            "event's page), with everything stored on it; it is scaled up before the start."
         )
         for name, bound in self.fields.items():
             widget = bound.widget
@@ -359,12 +359,15 @@ class RequestForm(forms.Form):
             spec[key] = _people(data.get(key) or "", provider or "")
         start, end = data.get("event_start"), data.get("event_end")
         if start or end:
-            zone = zoneinfo.ZoneInfo(data.get("event_timezone") or "UTC")
+            name = data.get("event_timezone") or "UTC"
+            zone = zoneinfo.ZoneInfo(name)
             spec["event"] = {
                 key: _in_zone(value, zone).isoformat()
                 for key, value in (("start", start), ("end", end))
                 if value
             }
+            # The zone travels with the times, so editing shows them as typed.
+            spec["event"]["timezone"] = name
         return spec
 
     def _auth(self, provider: str) -> dict[str, Any]:
@@ -434,16 +437,7 @@ class RequestForm(forms.Form):
                 initial[f"oidc_{key}"] = settings.get(key, "")
             initial["oidc_scopes"] = " ".join(settings.get("scopes", []))
             initial["oidc_allow_all"] = bool(settings.get("allow_all"))
-        event = spec.get("event") or {}
-        for key in ("start", "end"):
-            if isinstance(event.get(key), str):
-                try:
-                    when = dt.datetime.fromisoformat(event[key])
-                except ValueError:
-                    continue
-                initial[f"event_{key}"] = when.replace(tzinfo=None)
-                zone = getattr(when.tzinfo, "key", None)
-                initial["event_timezone"] = zone if zone in TIMEZONES else "UTC"
+        initial.update(event_initial(spec.get("event")))
         return initial
 
     def add_spec_errors(self, error: SpecError) -> None:
@@ -489,6 +483,36 @@ def gigabytes(quantity: str) -> float:
         return float(number) * _UNITS[quantity[len(number) :]]
     except (ValueError, KeyError):
         return 0.0
+
+
+def event_zone(event: Any) -> str:
+    """The zone an event is shown and edited in: its own, else UTC.
+
+    An ISO time with only an offset (-05:00) names no zone; showing its wall
+    clock under "UTC" is what silently moved events, so such a time is
+    converted to UTC instead (the instant is kept).
+    """
+    name = event.get("timezone") if isinstance(event, dict) else None
+    return name if isinstance(name, str) and name in ZONES else "UTC"
+
+
+def event_initial(event: Any) -> dict[str, Any]:
+    """The form's start, end and zone for a spec's `event`: the same instants, in its zone."""
+    if not isinstance(event, dict):
+        return {}
+    name = event_zone(event)
+    zone = zoneinfo.ZoneInfo(name)
+    initial: dict[str, Any] = {"event_timezone": name}
+    for key in ("start", "end"):
+        if isinstance(event.get(key), str):
+            try:
+                when = dt.datetime.fromisoformat(event[key])
+            except ValueError:
+                continue
+            if when.tzinfo is None:
+                continue
+            initial[f"event_{key}"] = when.astimezone(zone).replace(tzinfo=None)
+    return initial
 
 
 def _in_zone(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:

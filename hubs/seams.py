@@ -39,14 +39,36 @@ class Previewer(Protocol):
         """A live hub's change against what it runs (a Preview)."""
 
 
+class SubmissionRule(Protocol):
+    def __call__(self, request: HubRequest, checked: Checked) -> str:
+        """On submission: raise SpecError to refuse it; return a reason to approve it at once,
+        or "" to leave it to the reviewers (the events app's capacity and auto-approval)."""
+
+
 _provisioner: Provisioner | None = None
 _previewer: Previewer | None = None
+_submission_rules: list[SubmissionRule] = []
+
+
+def add_submission_rule(rule: SubmissionRule) -> None:
+    """Installed at start-up by an app above the domain (idempotent)."""
+    if rule not in _submission_rules:
+        _submission_rules.append(rule)
+
+
+def check_submission(request: HubRequest, checked: Checked) -> str:
+    """Ask every submission rule; the first reason to approve at once, else ""."""
+    reasons = [rule(request, checked) for rule in _submission_rules]
+    return next((reason for reason in reasons if reason), "")
 
 
 def install(provisioner: Provisioner, previewer: Previewer | None = None) -> None:
+    """Install the pipeline (an app above may wrap it later: events installs its own
+    provisioner over provisioning's, keeping the previewer)."""
     global _provisioner, _previewer
     _provisioner = provisioner
-    _previewer = previewer
+    if previewer is not None:
+        _previewer = previewer
 
 
 def previewer() -> Previewer:

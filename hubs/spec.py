@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -317,9 +318,25 @@ class Auth(Strict):
         return getattr(self, self.provider.replace("-", "_"))
 
 
+def _zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not a time zone; use an IANA name such as Europe/Paris"
+        ) from None
+    return value
+
+
 class Event(Strict):
     start: dt.datetime
     end: dt.datetime
+    # The organiser's time zone (IANA name): the event is shown and edited in it.
+    # Optional, so specs written before it existed stay valid; an offset alone
+    # (-05:00) does not say which zone, and daylight saving needs the zone.
+    timezone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_zone)] | None = (
+        None
+    )
 
     @field_validator("start", "end")
     @classmethod

@@ -66,7 +66,10 @@ class HubState(models.TextChoices):
 
 
 HUB_TRANSITIONS: dict[str, frozenset[str]] = {
-    HubState.PROVISIONING: frozenset({HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING}),
+    # ...or decommissioned at once: an event hub cancelled before its schedule deployed it.
+    HubState.PROVISIONING: frozenset(
+        {HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING, HubState.DECOMMISSIONED}
+    ),
     HubState.ACTIVE: frozenset({HubState.UPDATING, HubState.DECOMMISSIONING}),
     HubState.UPDATING: frozenset({HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING}),
     # A failed hub can be retried (a new deployment moves it back on) or removed.
@@ -131,10 +134,41 @@ DEPLOYMENT_FINAL = frozenset(
     {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.SUPERSEDED}
 )
 
+
+class StepState(models.TextChoices):
+    """A step of an event's schedule (events/models.py EventStep)."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+STEP_TRANSITIONS: dict[str, frozenset[str]] = {
+    # claimed by beat (with a lease), or skipped with a reason (too late to mean anything)
+    StepState.PENDING: frozenset({StepState.RUNNING, StepState.SKIPPED}),
+    StepState.RUNNING: frozenset(
+        {
+            StepState.DONE,
+            StepState.FAILED,
+            StepState.SKIPPED,
+            # not ready yet (the hub still deploying), or its lease ran out: tried again
+            StepState.PENDING,
+        }
+    ),
+    # staff may run a failed step again
+    StepState.FAILED: frozenset({StepState.PENDING}),
+    StepState.DONE: frozenset(),
+    StepState.SKIPPED: frozenset(),
+}
+STEP_FINAL = frozenset({StepState.DONE, StepState.FAILED, StepState.SKIPPED})
+
 _TABLES = {
     "request": REQUEST_TRANSITIONS,
     "hub": HUB_TRANSITIONS,
     "deployment": DEPLOYMENT_TRANSITIONS,
+    "step": STEP_TRANSITIONS,
 }
 
 

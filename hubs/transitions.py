@@ -25,6 +25,7 @@ KINDS = {
     "hubs.hubrequest": "request",
     "hubs.hub": "hub",
     "provisioning.deployment": "deployment",
+    "events.eventstep": "step",
 }
 
 

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "notifications",
     "hubs",
     "provisioning",
+    # After provisioning: its ready() installs the seams' event-aware provisioner.
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -319,12 +321,14 @@ PORTAL_GIT_LOCK_TIMEOUT = env.float("PORTAL_GIT_LOCK_TIMEOUT", default=300.0)
 PORTAL_FORGE_TIMEOUT = env.int("PORTAL_FORGE_TIMEOUT", default=20)
 # Helm installs: how often readiness (the hub Deployment, /hub/health) is polled.
 PORTAL_HELM_POLL_EVERY = env.float("PORTAL_HELM_POLL_EVERY", default=5.0)
-# Event hubs (provisioning/events.py): seconds before the start to pre-warm,
-# seconds after the end to remove the hub, and the most placeholders held.
-PORTAL_EVENT_PREWARM = env.int("PORTAL_EVENT_PREWARM", default=3600)
-PORTAL_EVENT_TEARDOWN_AFTER = env.int("PORTAL_EVENT_TEARDOWN_AFTER", default=86400)
+# Event hubs (events/schedule.py). Each tier's timings are its EventPolicy (the
+# admin); these are the most placeholders a pre-warmed event holds, how often
+# beat runs the due steps, how many per tick, and seconds a claimed step is
+# held before another tick may take it again (its worker died).
 PORTAL_EVENT_MAX_PLACEHOLDERS = env.int("PORTAL_EVENT_MAX_PLACEHOLDERS", default=100)
-PORTAL_EVENT_CHECK_EVERY = env.float("PORTAL_EVENT_CHECK_EVERY", default=300.0)
+PORTAL_EVENT_CHECK_EVERY = env.float("PORTAL_EVENT_CHECK_EVERY", default=60.0)
+PORTAL_EVENT_BATCH = env.int("PORTAL_EVENT_BATCH", default=200)
+PORTAL_EVENT_STEP_LEASE = env.int("PORTAL_EVENT_STEP_LEASE", default=600)
 # How often beat compares hubs with their deploy repository (provisioning/drift.py).
 PORTAL_DRIFT_EVERY = env.float("PORTAL_DRIFT_EVERY", default=3600.0)
 # Hub admins and members (hubs/admins.py, hubs/identities.py, provisioning/members.py).
@@ -371,7 +375,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "event-schedule": {
-        "task": "provisioning.tasks.event_schedule",
+        "task": "events.tasks.event_schedule",
         "schedule": PORTAL_EVENT_CHECK_EVERY,
     },
     "check-drift": {

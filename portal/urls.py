@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from events import api_urls as event_api
+from events import urls as event_pages
 from hubs import urls as hub_pages
 from hubs.api import urls as hub_api
 from portal import apidocs
@@ -19,7 +21,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", apidocs.api_root, name="api-root"),
     path("api/v1/docs/", apidocs.api_docs, name="api-docs"),
-    path("api/v1/", include(hub_api.urlpatterns + provisioning_api.urlpatterns)),
+    path(
+        "api/v1/",
+        include(hub_api.urlpatterns + provisioning_api.urlpatterns + event_api.urlpatterns),
+    ),
+    path("", include(event_pages)),
     path("", include(provisioning_pages)),
     # Request pages and hub pages share one namespace: {% url 'hubs:hub' ... %}.
     path("", include((hub_pages.urlpatterns + provisioning_pages.hub_urlpatterns, "hubs"))),

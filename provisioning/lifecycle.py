@@ -96,10 +96,12 @@ def _deploy(
 
 
 @transaction.atomic
-def create_hub(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
+def create_hub(request: HubRequest, checked: Checked, *, by: Any, deploy: bool = True) -> Hub:
     """The hub an approved request asked for: its community, revision r1 and first deployment.
 
-    (Called by hubs.actions.approve_request through hubs/seams.py.)
+    (Called by hubs.actions.approve_request through hubs/seams.py.) With
+    `deploy=False` the hub stays provisioning with r1 recorded and nothing
+    queued: an event hub, whose schedule deploys it ahead of its start.
     """
     spec = checked.spec
     community = Community.objects.create(
@@ -121,7 +123,8 @@ def create_hub(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
         hub, checked, author=by or request.requester, reason="initial"
     )
     announce.hub_created(hub)
-    queue_deployment(hub, revision, by=by)
+    if deploy:
+        queue_deployment(hub, revision, by=by)
     return hub
 
 
@@ -197,6 +200,7 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     checked = validate_spec(check_draft(spec), hub=hub)
     if checked.spec.dump() == hub.spec:
         raise SpecError({"": ["nothing changed"]})
+    _keep_event_dates(hub, checked)
     # Names the login provider would refuse (hubs/identities.py): only the new ones.
     identities.refuse_unknown(checked.spec, previous=hub.spec)
     beyond = beyond_tier(hub, checked)
@@ -208,6 +212,25 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
             by, checked.spec.dump(), notes=notes[:5000], submit=True, target_hub=hub
         )
     return apply_change(hub, checked, by=by, reason=reason)
+
+
+def _keep_event_dates(hub: Hub, checked: Checked) -> None:
+    """An event's start and end move only with its schedule (extend, end early, the event API).
+
+    Its time zone may change (the same instants, shown elsewhere); the instants may not.
+    """
+    if hub.event_start is None or checked.spec.event is None:
+        return
+    event = checked.spec.event
+    if (event.start, event.end) != (hub.event_start, hub.event_end):
+        raise SpecError(
+            {
+                "event": [
+                    "an event's dates change on its event page (extend it or end it early), "
+                    "so its schedule follows"
+                ]
+            }
+        )
 
 
 @transaction.atomic
@@ -321,6 +344,16 @@ def decommission_hub(hub: Hub, *, by: Any, confirm_data_loss: bool) -> Deploymen
         action=Deployment.Action.DECOMMISSION,
         options={"confirm_data_loss": True},
     )
+
+
+@transaction.atomic
+def close_undeployed_hub(hub: Hub, *, by: Any, reason: str) -> None:
+    """A hub that was never deployed (an event cancelled before its schedule deployed it):
+    decommissioned at once, as there is nothing on a cluster to remove."""
+    hub = Hub.objects.select_for_update().get(pk=hub.pk)
+    if Deployment.objects.filter(hub=hub).exists():
+        raise SpecError({"": ["this hub was deployed; decommission it instead"]})
+    transitions.move(hub, HubState.DECOMMISSIONED, by=by, action="hub.closed", comment=reason)
 
 
 # --- secrets ---------------------------------------------------------------------------

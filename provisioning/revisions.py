@@ -8,6 +8,7 @@ hub fields that follow the spec are decided once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -26,12 +27,30 @@ def layout_for(cluster: Cluster) -> str:
     return "2i2c" if cluster.deploy_mode == Cluster.DeployMode.GITOPS else "z2jh"
 
 
+# Functions giving template extras a hub keeps in every revision until they say
+# otherwise (a pre-warmed event's placeholders, from the events app), so a
+# change made meanwhile does not drop them.
+_STANDING: list[Callable[[Hub], dict[str, Any]]] = []
+
+
+def add_standing_extras(source: Callable[[Hub], dict[str, Any]]) -> None:
+    """Register `source(hub) -> extras` for every revision rendered (idempotent)."""
+    if source not in _STANDING:
+        _STANDING.append(source)
+
+
 def render_files(hub: Hub, checked: Checked, **extra: Any) -> dict[str, Any]:
     """What a revision deploys (HubRevision.files): Rendered.to_json() for the hub's cluster.
 
     The files are checked against the charts' schemas before they are stored;
-    `extra` reaches the templates (e.g. `placeholder_replicas` for a pre-warm).
+    `extra` reaches the templates (e.g. `placeholder_replicas` for a pre-warm),
+    over the hub's standing extras.
     """
+    if hub.pk is not None:
+        standing: dict[str, Any] = {}
+        for source in _STANDING:
+            standing.update(source(hub))
+        extra = {**standing, **extra}
     return render_checked(hub.cluster, checked, **extra)
 
 

@@ -28,7 +28,6 @@ from provisioning.deploy.backends import get_backend
 from provisioning.deploy.backends.gitops import maintain
 from provisioning.deploy.errors import DeployError
 from provisioning.deploy.git import GitError
-from provisioning.events import run_schedule
 from provisioning.fleet.drift import check_target
 from provisioning.models import Deployment, DeployTarget
 
@@ -200,13 +199,6 @@ def check_drift() -> int:
         except (DeployError, GitError) as exc:
             logger.warning("checking %s for drift: %s", target.name, exc)
     return drifted
-
-
-@shared_task(acks_late=True)
-def event_schedule() -> dict[str, list[str]]:
-    """Pre-warm event hubs about to start; remove those whose event is long over."""
-
-    return run_schedule()
 
 
 @shared_task(acks_late=True)

@@ -99,6 +99,7 @@ def test_it_keeps_event_times_in_the_chosen_zone(catalog):
     assert form.spec()["event"] == {
         "start": "2027-03-01T09:00:00-05:00",
         "end": "2027-03-05T17:00:00-05:00",
+        "timezone": "America/New_York",
     }
 
 
