@@ -37,7 +37,7 @@ def _days(delta: dt.timedelta) -> str:
 def check_tier(checked: Checked) -> None:
     """An event within its tier's longest event (400 naming event.end)."""
     event = checked.spec.event
-    assert event is not None  # noqa: S101 - callers pass event specs
+    assert event is not None  # noqa: S101 - callers pass event specs  # nosec B101
     policy = EventPolicy.for_offering(checked.offering)
     if event.end - event.start > policy.max_duration:
         raise SpecError(
@@ -52,7 +52,7 @@ def check_tier(checked: Checked) -> None:
 
 def _fields(request: HubRequest, checked: Checked) -> dict[str, Any]:
     event = checked.spec.event
-    assert event is not None  # noqa: S101
+    assert event is not None  # noqa: S101  # nosec B101
     return {
         "organiser": request.requester,
         "cluster": checked.cluster,
@@ -89,7 +89,7 @@ def submitted(request: HubRequest, checked: Checked) -> str:
     check_tier(checked)
     event, _ = Event.objects.update_or_create(request=request, defaults=_fields(request, checked))
     spec_event = checked.spec.event
-    assert spec_event is not None  # noqa: S101
+    assert spec_event is not None  # noqa: S101  # nosec B101
     conflict = capacity.check(
         checked.cluster, spec_event.start, spec_event.end, event.attendees, exclude=event.pk
     )
@@ -138,7 +138,7 @@ def approve_event(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
         del submitted_reason
         event = Event.objects.select_for_update().get(request=request)
     spec_event = checked.spec.event
-    assert spec_event is not None  # noqa: S101
+    assert spec_event is not None  # noqa: S101  # nosec B101
     check_tier(checked)
     capacity.refuse_if_full(
         event, start=spec_event.start, end=spec_event.end, attendees=checked.spec.expected_users
@@ -227,7 +227,7 @@ def change_event(event: Event, changes: dict[str, Any], *, by: Any) -> Deploymen
     checked = validate_spec(spec, hub=event.hub)
     check_tier(checked)
     new = checked.spec.event
-    assert new is not None  # noqa: S101
+    assert new is not None  # noqa: S101  # nosec B101
     now = timezone.now()
     if new.start != event.start and event.start <= now:
         raise SpecError({"event.start": ["the event has started; its start stays"]})

@@ -18,7 +18,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -35,6 +34,7 @@ from events.serializers import (
 )
 from hubs import permissions
 from hubs.api.views import json_object, split_body
+from portal.api import JSONBodyParser
 
 
 def visible_events(user: Any) -> QuerySet[Event]:
@@ -89,7 +89,7 @@ class EventList(generics.ListCreateAPIView[Event]):
     """Events you organise (reviewers: all), soonest first, each with its schedule."""
 
     serializer_class = EventSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     def get_queryset(self) -> QuerySet[Event]:
         if getattr(self, "swagger_fake_view", False):
@@ -113,7 +113,7 @@ class EventList(generics.ListCreateAPIView[Event]):
 @extend_schema(methods=["GET"], responses=EventSerializer)
 @extend_schema(methods=["PATCH"], request=NoOptions, responses=EventSerializer)
 @api_view(["GET", "PATCH"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 @capacity_409
 def event_detail(request: Request, pk: int) -> Response:
     """An event and its schedule. PATCH (organiser): spec fields replace the hub's; new
@@ -129,7 +129,7 @@ def event_detail(request: Request, pk: int) -> Response:
 
 @extend_schema(request=ExtendBody, responses=EventSerializer)
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 @capacity_409
 def event_extend(request: Request, pk: int) -> Response:
     """A later end, within the tier's longest event and the cluster's capacity."""
@@ -149,7 +149,7 @@ def event_end(request: Request, pk: int) -> Response:
 
 @extend_schema(request=CommentBody, responses=EventSerializer)
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def event_override(request: Request, pk: int) -> Response:
     """Reviewers: let this event past its cluster's capacity (audited), then approve it."""
     _, options = split_body(json_object(request), CommentBody, spec=False)

@@ -23,7 +23,7 @@ class EventForm(RequestForm):
         super().__init__(*args, **kwargs)
         self.fix(purpose="event")
         offering = self.fields["offering"]
-        assert isinstance(offering, forms.ChoiceField)  # noqa: S101 - declared by RequestForm
+        assert isinstance(offering, forms.ChoiceField)  # noqa: S101 - declared by RequestForm  # nosec B101
         offering.choices = [("", "Choose…")] + [
             (o.slug, o.name) for o in self.offerings if o.is_event
         ]
@@ -69,7 +69,7 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, hubs: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["hub"]
-        assert isinstance(field, forms.ChoiceField)  # noqa: S101
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101  # nosec B101
         field.choices = hubs
 
     def names(self) -> list[str]:

@@ -180,7 +180,7 @@ def follow() -> int:
     count = 0
     for step in finished:
         deployment = step.deployment
-        assert deployment is not None  # noqa: S101 - filtered on it
+        assert deployment is not None  # noqa: S101 - filtered on it  # nosec B101
         now = timezone.now()
         try:
             if deployment.state == DeploymentState.FAILED:

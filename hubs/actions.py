@@ -26,6 +26,7 @@ from hubs.states import REQUEST_EDITABLE, IllegalTransition, RequestState, check
 from hubs.validation import Checked, validate_spec
 from notifications.webhooks import emit
 from portal.commit import after_commit
+from portal.text import UNSTORABLE_MESSAGE, unstorable
 
 MAX_COMMENT = 5000
 MAX_NOTES = 5000
@@ -34,6 +35,8 @@ MAX_NOTES = 5000
 def _check_text(field: str, value: str, limit: int) -> str:
     if len(value) > limit:
         raise SpecError({field: [f"must be at most {limit} characters"]})
+    if unstorable(value):
+        raise SpecError({field: [UNSTORABLE_MESSAGE]})
     return value
 
 
@@ -210,6 +213,8 @@ def changed_spec(
 
 def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
     """Approve a request to change a live hub: deploy the change as the hub's next revision."""
+    # Lock the hub row only: PostgreSQL cannot lock the nullable side (offering)
+    # of an outer join.
     hub = (
         Hub.objects.select_for_update(of=("self",))  # Postgres: not the tier's outer join
         .select_related("cluster", "offering")

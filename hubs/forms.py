@@ -243,15 +243,15 @@ class RequestForm(forms.Form):
         offerings = list(Offering.objects.filter(active=True).prefetch_related("clusters"))
         self.offerings = offerings
         field = self.fields["offering"]
-        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above  # nosec B101
         field.choices = [(o.slug, o.name) for o in offerings]
         field = self.fields["cluster"]
-        assert isinstance(field, forms.ChoiceField)  # noqa: S101
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - an invariant, not a check  # nosec B101
         field.choices = [("", "Choose…")] + [
             (c.slug, cluster_label(c)) for c in Cluster.objects.filter(active=True)
         ]
         field = self.fields["image_catalog"]
-        assert isinstance(field, forms.ChoiceField)  # noqa: S101
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - an invariant  # nosec B101
         images = list(UserImage.objects.filter(active=True))
         # A catalog image by default; a custom reference is the exception (and tier-bound).
         field.choices = [(i.slug, f"{i.name} — {i.reference}") for i in images] + [
@@ -555,6 +555,6 @@ class QueueFilterForm(forms.Form):
         }
         for name, options in choices.items():
             field = self.fields[name]
-            assert isinstance(field, forms.ChoiceField)  # noqa: S101
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - an invariant, not a check  # nosec B101
             field.choices = options
             field.widget.attrs["class"] = "form-select form-select-sm"

@@ -33,7 +33,7 @@ QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$")
 quantity_validator = RegexValidator(QUANTITY, "Enter a Kubernetes quantity such as 2G or 10Gi.")
 # The Secret (in a hub's namespace) its HubSecrets are written to, unless the
 # cluster's conventions name another: the z2jh values refer to it by this name.
-HUB_SECRET_NAME = "hub-portal-secrets"  # noqa: S105 - an object's name, not a secret
+HUB_SECRET_NAME = "hub-portal-secrets"  # noqa: S105 - an object's name, not a secret  # nosec B105
 
 
 class Cluster(models.Model):

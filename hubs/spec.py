@@ -19,10 +19,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
 )
+
+from portal.text import check_json
 
 # --- syntax ------------------------------------------------------------------
 
@@ -241,7 +244,7 @@ class CILogonIdp(Strict):
         AfterValidator(_entity_id),
     ]
     allowed_domains: Annotated[list[Domain], Field(max_length=100), AfterValidator(_unique)] = []
-    allow_all: bool = False
+    allow_all: StrictBool = False
     username_claim: Literal["email", "eppn", "oidc", "preferred_username"] = "email"
 
     @model_validator(mode="after")
@@ -283,7 +286,7 @@ class GenericOIDCAuth(Strict):
         Field(min_length=1, max_length=20),
         AfterValidator(_unique),
     ] = ["openid", "email"]
-    allow_all: bool = False
+    allow_all: StrictBool = False
 
 
 class EmptyAuth(Strict):
@@ -448,7 +451,7 @@ _MESSAGES = {
     "datetime_parsing": "must be a date and time such as 2027-03-01T09:00:00-05:00",
     "datetime_from_date_parsing": "must be a date and time such as 2027-03-01T09:00:00-05:00",
     "bool_parsing": "must be true or false",
-    "bool_type": "must be true or false",
+    "bool_type": "must be true or false (a JSON boolean)",
     "int_from_float": "must be a whole number",
     "string_type": "must be text",
     "list_type": "must be a list",
@@ -511,15 +514,24 @@ def _message(error: Any) -> str:
 SPEC_KEYS = frozenset(field.alias or name for name, field in HubSpec.model_fields.items())
 # Drafts and hub specs alike; most of a big one is its allowlist (MAX_ALLOWED_USERS).
 MAX_SPEC_BYTES = 1024 * 1024
+# No spec field nests deeper than auth.cilogon.idps[0].allowed_domains[0].
+MAX_SPEC_DEPTH = 8
 
 
 def check_draft(spec: Any) -> dict[str, Any]:
-    """A draft may be incomplete, but it is still bounded and has only known fields."""
+    """A draft may be incomplete, but it is still bounded and has only known fields.
+
+    Every string in it can be stored and written to YAML (no NUL, no lone
+    surrogate), and it nests no deeper than a spec does.
+    """
     if not isinstance(spec, dict):
         raise SpecError({"": ["a hub spec must be a mapping of fields"]})
     unknown = sorted(set(spec) - SPEC_KEYS)
     if unknown:
         raise SpecError({key: ["unknown field"] for key in unknown})
+    problems = check_json(spec, max_depth=MAX_SPEC_DEPTH)
+    if problems:
+        raise SpecError(problems)
     if len(json.dumps(spec, default=str)) > MAX_SPEC_BYTES:
         raise SpecError({"": [f"the spec is larger than {MAX_SPEC_BYTES // 1024} KB"]})
     return spec

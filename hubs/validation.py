@@ -36,7 +36,7 @@ class Checked:
     def image_reference(self) -> str:
         if self.image is not None:
             return self.image.reference
-        assert self.spec.image.custom is not None  # noqa: S101 - Image guarantees one of the two
+        assert self.spec.image.custom is not None  # noqa: S101 - Image guarantees one of the two  # nosec B101
         return self.spec.image.custom
 
 
@@ -119,5 +119,5 @@ def validate_spec(
 
     if errors:
         raise SpecError(errors)
-    assert cluster is not None and offering is not None  # noqa: S101 - errors otherwise
+    assert cluster is not None and offering is not None  # noqa: S101 - errors otherwise  # nosec B101
     return Checked(spec=spec, cluster=cluster, offering=offering, image=image)

@@ -14,8 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
 
+from accounts import tokens
+from accounts.forms import NewTokenForm
+from accounts.models import ApiToken
 from hubs import actions, describe, permissions, seams
 from hubs.audit import history
 from hubs.changes import spec_changes
@@ -381,31 +383,53 @@ def filters_query(data: QueryDict) -> str:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    """Account links, email preferences and the API token (shown in full only once)."""
+    """Account links, email preferences and API tokens: create one (its key shown this
+    once), list, revoke."""
     new_key = ""
     user: Any = request.user  # signed in (login_required)
     preference, _ = NotificationPreference.objects.get_or_create(user=user)
+    form = NewTokenForm()
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "notifications":
+        preference.off = [c for c in CATEGORIES if f"on_{c}" not in request.POST]
+        preference.updated_at = timezone.now()
+        preference.save(update_fields=["off", "updated_at"])
+        messages.success(request, "Email preferences saved.")
+        return redirect("hubs:profile")
+    if action == "revoke":
+        raw = request.POST.get("token", "")
+        token = (
+            ApiToken.objects.filter(user=user, pk=int(raw)).first()
+            if raw.isdigit() and len(raw) < 19
+            else None
+        )
+        if token is None:
+            raise Http404("No such token.")
+        tokens.revoke(token)
+        messages.success(request, f"Token “{token.name}” revoked; scripts using it are refused.")
+        return redirect("hubs:profile")
     if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "notifications":
-            preference.off = [c for c in CATEGORIES if f"on_{c}" not in request.POST]
-            preference.updated_at = timezone.now()
-            preference.save(update_fields=["off", "updated_at"])
-            messages.success(request, "Email preferences saved.")
-            return redirect("hubs:profile")
-        Token.objects.filter(user=user).delete()
-        if action == "create":
-            new_key = Token.objects.create(user=user).key
-            messages.success(request, "New API token created. Copy it now: it is shown once.")
-        else:
-            messages.success(request, "API token revoked; scripts using it can no longer sign in.")
-    token = Token.objects.filter(user=user).first()
+        form = NewTokenForm(request.POST)
+        if form.is_valid():
+            try:
+                _, new_key = tokens.create_token(
+                    user, form.cleaned_data["name"], expires_at=form.expires_at()
+                )
+            except tokens.TokenError as exc:
+                form.add_error("name", str(exc))
+            else:
+                messages.success(request, "New API token created. Copy it now: it is shown once.")
+                form = NewTokenForm()
+    listed = ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")[:100]
     categories = [
         {"key": key, "title": title, "help": help_text, "on": key not in preference.off}
         for key, (title, help_text) in CATEGORIES.items()
     ]
-    return render(
+    response = render(
         request,
         "hubs/profile.html",
-        {"token": token, "new_key": new_key, "categories": categories},
+        {"tokens": listed, "new_key": new_key, "form": form, "categories": categories},
     )
+    if new_key:
+        response["Cache-Control"] = "no-store"  # the key must not linger in a cache
+    return response

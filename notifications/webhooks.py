@@ -189,7 +189,7 @@ def backoff(attempt: int) -> float:
     delay = min(
         settings.PORTAL_WEBHOOK_MAX_DELAY, settings.PORTAL_WEBHOOK_BASE_DELAY * 2 ** (attempt - 1)
     )
-    return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - not for security
+    return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - not for security  # nosec B311
 
 
 def deliver(delivery_id: int) -> float | None:

@@ -1,38 +1,55 @@
-"""Error pages: styled HTML for people, JSON for scripts under /api/.
+"""Error pages: styled HTML for people (templates/403.html, 404.html, 500.html), JSON for
+scripts under /api/.
 
-Django's own handlers render 403.html, 404.html and 500.html (templates/);
-these wrap them so that an address under /api/ answers JSON in the API's
-shape ({"detail": ...}) even when the error happens outside a DRF view (an
-unknown path, a crash in middleware). 500.html is rendered without a
-request context, so it needs nothing but static files.
+DRF answers its own errors as JSON; these cover what happens outside a DRF
+view: an unknown path under /api/ (404), a server error (500), a request
+Django itself refuses (400: a bad Host, a body over
+DATA_UPLOAD_MAX_MEMORY_SIZE read outside the API's parser) and 403. 500.html is
+rendered without a request context, so it needs nothing but static files.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import requires_csrf_token
 
 API_PREFIX = "/api/"
 
 
-def _is_api(request: HttpRequest) -> bool:
+def _api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
-        detail = str(exception) or "You do not have permission to do this."
-        return JsonResponse({"detail": detail}, status=403)
-    return defaults.permission_denied(request, exception)
-
-
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": "Not found: no such endpoint."}, status=404)
     return defaults.page_not_found(request, exception)
 
 
+@requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
-        return JsonResponse({"detail": "Something went wrong on our side."}, status=500)
+    if _api(request):
+        return JsonResponse(
+            {"detail": "Server error: the operators have been told; try again later."}, status=500
+        )
     return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _api(request):
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return JsonResponse(
+                {"detail": f"The request body is larger than {limit} bytes."}, status=413
+            )
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)  # type: ignore[arg-type]
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": str(exception or "") or "Forbidden."}, status=403)
+    return defaults.permission_denied(request, exception)  # type: ignore[arg-type]

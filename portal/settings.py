@@ -82,11 +82,12 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_htmx",
+    "csp",
     "portal",
     "notifications",
+    "accounts",
     "hubs",
     "provisioning",
     # After provisioning: its ready() installs the seams' event-aware provisioner.
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -254,22 +256,32 @@ if OIDC_CLIENT_ID:
 # --- REST API ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, bounded in size and depth, every string storable (portal/api.py).
+    "DEFAULT_PARSER_CLASSES": ["portal.api.JSONBodyParser"],
     "DEFAULT_PAGINATION_CLASS": "hubs.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hubs.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Failed token attempts a client address may make per minute before it gets 429
+# (accounts/authentication.py); 0 turns the limit off.
+PORTAL_TOKEN_FAILURES = env.int("PORTAL_TOKEN_FAILURES", default=20)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hub Portal API",
     "DESCRIPTION": "Request, review and follow managed JupyterHubs.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's error answers (400, 401, 403, 404, 409, 413, 415, 429) as JSON.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.document_errors",
+    ],
     # Requests, hubs and deployments each have a `state`: name their enums.
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "hubs.states.RequestState",
@@ -306,11 +318,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PORTAL_DEPLOY_MAX_ATTEMPTS = env.int("PORTAL_DEPLOY_MAX_ATTEMPTS", default=5)
 PORTAL_RETRY_BASE_DELAY = env.float("PORTAL_RETRY_BASE_DELAY", default=15.0)
 PORTAL_RETRY_MAX_DELAY = env.float("PORTAL_RETRY_MAX_DELAY", default=600.0)
-# A worker touches a running deployment this often; the sweeper re-queues one
-# whose heartbeat (or a queued one nobody took) is older than PORTAL_SWEEP_AFTER.
-PORTAL_HEARTBEAT_EVERY = env.float("PORTAL_HEARTBEAT_EVERY", default=30.0)
-PORTAL_SWEEP_AFTER = env.int("PORTAL_SWEEP_AFTER", default=600)
-PORTAL_SWEEP_EVERY = env.float("PORTAL_SWEEP_EVERY", default=60.0)
+# A worker touches a running deployment this often, however slow its step; the
+# sweeper (beat, every PORTAL_SWEEP_EVERY) re-queues one whose heartbeat (or a
+# queued one nobody took) is older than PORTAL_SWEEP_AFTER, so the work of a
+# worker killed mid-deployment resumes within about a minute and a half at most.
+# portal/checks.py insists on a few heartbeats per PORTAL_SWEEP_AFTER.
+PORTAL_HEARTBEAT_EVERY = env.float("PORTAL_HEARTBEAT_EVERY", default=15.0)
+PORTAL_SWEEP_AFTER = env.float("PORTAL_SWEEP_AFTER", default=60.0)
+PORTAL_SWEEP_EVERY = env.float("PORTAL_SWEEP_EVERY", default=30.0)
 # Pull request status is polled as a fallback for missed webhooks.
 PORTAL_PR_POLL_EVERY = env.float("PORTAL_PR_POLL_EVERY", default=300.0)
 PORTAL_POLL_BATCH = env.int("PORTAL_POLL_BATCH", default=200)
@@ -419,6 +434,49 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if not DEBUG and not DEMO:
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_BASE_URL.startswith("https")
+# --- security headers (README.md, "Security headers"; SECURITY.md) -------------
+# Served over https (PORTAL_BASE_URL says so): cookies only over TLS, HSTS, and
+# plain-http requests redirected. `manage.py check --deploy` is clean with these.
+HTTPS = PORTAL_BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env.int("PORTAL_HSTS_SECONDS", default=31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("PORTAL_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("PORTAL_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("PORTAL_SSL_REDIRECT", default=HTTPS)
+# Preloading is a promise to browsers' built-in lists that cannot be taken back
+# quickly: an operator's decision (PORTAL_HSTS_PRELOAD), not a default.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]
+# Behind a TLS-terminating proxy, trust its X-Forwarded-Proto only when told to:
+# anyone can send the header, and trusting it unasked lets plain-http requests
+# pass as secure. Set it only when the proxy always sets (or strips) the header.
+if env.bool("PORTAL_TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from the
+# portal only (front-end packages are served from node_modules, no CDN), no inline
+# script or style, no plugins, never framed. Bootstrap's CSS draws a few icons as
+# data: SVG images. htmx is configured not to inject its indicator <style> and not
+# to eval (templates/base.html's htmx-config meta tag).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- sign-in throttling (django-allauth's rate limits, kept in the cache) ----
+# Per address and per account; with REDIS_URL set, shared by every web process.
+# The admin's own login form is replaced by allauth's (portal/urls.py), so it is
+# throttled too.
+ACCOUNT_RATE_LIMITS = {
+    "login": env.str("PORTAL_LOGIN_RATE", default="30/m/ip"),
+    "login_failed": env.str("PORTAL_LOGIN_FAILED_RATE", default="10/m/ip,5/300s/key"),
+}

@@ -9,6 +9,7 @@ trailer, Markdown turns `@team` into a notification and `<img>` into HTML.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # Line breaks (including Unicode's), tabs and other control characters.
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
@@ -46,3 +47,52 @@ def markdown_text(text: object, limit: int = 200) -> str:
     escaped = _MARKDOWN.sub(r"\\\1", one_line(text, limit))
     # A word joiner after @ keeps GitHub and GitLab from notifying a user or team.
     return escaped.replace("\\@", "\\@\u2060")
+
+
+# What no text column holds: NUL (PostgreSQL refuses it) and lone UTF-16
+# surrogates (not encodable as UTF-8: SQLite, psycopg and YAML writers fail).
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "must not contain NUL characters or lone surrogates (\\u0000, \\ud800-\\udfff)"
+
+
+def unstorable(text: str) -> bool:
+    """Whether `text` holds a character no database column or YAML file can keep."""
+    return _UNSTORABLE.search(text) is not None
+
+
+def path_of(parts: list[str | int]) -> str:
+    """["auth", "github", "organizations", 0] -> "auth.github.organizations[0]"."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def check_json(data: Any, *, max_depth: int) -> dict[str, list[str]]:
+    """{field path: [problem]} for strings no column can hold and nesting past max_depth.
+
+    Iterative, so no input is deep enough to exhaust the stack.
+    """
+    problems: dict[str, list[str]] = {}
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > max_depth:
+            problems.setdefault(path_of(path[:max_depth]), []).append(
+                f"nests more than {max_depth} levels deep"
+            )
+            continue
+        if isinstance(value, str):
+            if unstorable(value):
+                problems.setdefault(path_of(path), []).append(UNSTORABLE_MESSAGE)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if unstorable(key):
+                    problems.setdefault(path_of(path) or "(a field name)", []).append(
+                        f"has a field name that {UNSTORABLE_MESSAGE}"
+                    )
+                    continue
+                stack.append((item, [*path, key]))
+        elif isinstance(value, list):
+            stack.extend((item, [*path, i]) for i, item in enumerate(value))
+    return problems

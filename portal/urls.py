@@ -5,6 +5,7 @@ The one module that wires every app together (import-linter lets it).
 
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -15,6 +16,9 @@ from hubs.api import urls as hub_api
 from portal import apidocs
 from provisioning.web import api_urls as provisioning_api
 from provisioning.web import urls as provisioning_pages
+
+# One sign-in form for everything: the admin's goes through allauth's (rate-limited).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -31,7 +35,8 @@ urlpatterns = [
     path("", include((hub_pages.urlpatterns + provisioning_pages.hub_urlpatterns, "hubs"))),
 ]
 
-# Styled pages for people, JSON under /api/ (portal/errors.py).
+# JSON under /api/v1/, the usual pages elsewhere (portal/errors.py).
+handler400 = "portal.errors.bad_request"
 handler403 = "portal.errors.permission_denied"
-handler404 = "portal.errors.page_not_found"
+handler404 = "portal.errors.not_found"
 handler500 = "portal.errors.server_error"

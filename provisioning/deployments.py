@@ -67,14 +67,27 @@ def claim(deployment_id: int, task_id: str) -> Deployment | None:
     ).get(pk=deployment_id)
 
 
+def _fence(attempt: int | None) -> Q | None:
+    """Only while the row is still this attempt's.
+
+    A worker the sweeper gave up on (its heartbeat stopped, say, while the
+    database was unreachable) may still finish; by then another worker has
+    claimed the deployment again, and only that attempt may finish it.
+    """
+    return None if attempt is None else Q(attempts=attempt)
+
+
 @transaction.atomic
-def mark_awaiting_merge(deployment: Deployment, fields: dict[str, object] | None = None) -> None:
+def mark_awaiting_merge(
+    deployment: Deployment, fields: dict[str, object] | None = None, *, attempt: int | None = None
+) -> None:
     """The change is proposed (a pull request or a pushed branch); wait for it to merge."""
     outcome = _outcome_fields(fields)
     where = str(outcome.get("pr_url") or outcome.get("branch") or deployment.pr_url or "")
     transitions.move(
         deployment,
         DeploymentState.AWAITING_MERGE,
+        where=_fence(attempt),
         comment=where,
         heartbeat_at=timezone.now(),
         error="",
@@ -94,12 +107,14 @@ def mark_succeeded(
     *,
     by: Any = None,
     comment: str = "",
+    attempt: int | None = None,
 ) -> None:
     """The change is live: the deployment succeeded, and its hub follows (lifecycle)."""
     now = timezone.now()
     transitions.move(
         deployment,
         DeploymentState.SUCCEEDED,
+        where=_fence(attempt),
         by=by,
         comment=comment,
         finished_at=now,
@@ -115,12 +130,20 @@ def mark_succeeded(
 
 
 @transaction.atomic
-def mark_failed(deployment: Deployment, error: str, *, by: Any = None, detail: str = "") -> None:
+def mark_failed(
+    deployment: Deployment,
+    error: str,
+    *,
+    by: Any = None,
+    detail: str = "",
+    attempt: int | None = None,
+) -> None:
     """The deployment failed with a reason a person can act on; its hub is marked failed."""
     now = timezone.now()
     transitions.move(
         deployment,
         DeploymentState.FAILED,
+        where=_fence(attempt),
         by=by,
         comment=error,
         finished_at=now,
@@ -135,7 +158,9 @@ def mark_failed(deployment: Deployment, error: str, *, by: Any = None, detail: s
 
 
 @transaction.atomic
-def schedule_retry(deployment: Deployment, error: str, *, countdown: float) -> None:
+def schedule_retry(
+    deployment: Deployment, error: str, *, countdown: float, attempt: int | None = None
+) -> None:
     """A transient fault: back to queued, not to run again before the backoff passes."""
     not_before = timezone.now() + dt.timedelta(seconds=countdown)
     # heartbeat_at = not_before: the sweeper looks at it only once the backoff
@@ -143,6 +168,7 @@ def schedule_retry(deployment: Deployment, error: str, *, countdown: float) -> N
     transitions.move(
         deployment,
         DeploymentState.QUEUED,
+        where=_fence(attempt),
         action="deployment.retry_scheduled",
         comment=error,
         not_before=not_before,
@@ -170,8 +196,11 @@ def requeue_stuck() -> int:
 
     A running deployment whose heartbeat stopped longer than PORTAL_SWEEP_AFTER
     ago goes back to queued (or fails, once out of attempts); a queued one
-    nobody picked up that long is enqueued again. Claims are conditional, so
-    a duplicate message is harmless.
+    nobody picked up that long is enqueued again. A worker that is alive
+    heartbeats every PORTAL_HEARTBEAT_EVERY however slow its step, and the
+    re-queue is conditional on the heartbeat read, so a live worker's
+    deployment is never taken from it. Claims are conditional, so a duplicate
+    message is harmless.
     """
     cutoff = timezone.now() - dt.timedelta(seconds=settings.PORTAL_SWEEP_AFTER)
     quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)

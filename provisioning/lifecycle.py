@@ -24,9 +24,12 @@ from hubs.spec import SpecError, check_draft
 from hubs.states import DeploymentState, HubState, allowed
 from hubs.validation import Checked, validate_spec
 from portal.commit import after_commit
+from portal.text import UNSTORABLE_MESSAGE, unstorable
 from provisioning import announce, revisions
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
+
+MAX_REASON = HubRevision._meta.get_field("reason").max_length or 200
 
 # --- deployments of a revision -------------------------------------------------------
 
@@ -191,7 +194,11 @@ def update_hub(hub: Hub, spec: Any, *, by: Any, reason: str = "edited") -> Deplo
     beyond it (another tier or purpose) becomes a request to change the hub,
     which reviewers decide on like any request: that request is returned.
     """
-    # Only the hub's row is locked: Postgres cannot lock the nullable side of the tier's join.
+    if unstorable(reason) or len(reason) > MAX_REASON:
+        problem = f"must be at most {MAX_REASON} characters and {UNSTORABLE_MESSAGE}"
+        raise SpecError({"reason": [problem]})
+    # Lock the hub row only: offering is nullable, and PostgreSQL cannot lock the
+    # nullable side of an outer join (FOR UPDATE OF).
     hub = (
         Hub.objects.select_for_update(of=("self",))
         .select_related("cluster", "offering")
@@ -404,7 +411,10 @@ def set_hub_secrets(hub: Hub, values: dict[str, str], *, by: Any) -> SecretsSave
     errors = {
         key: [f"must be at most {MAX_SECRET} characters without line breaks"]
         for key, value in values.items()
-        if not isinstance(value, str) or len(value) > MAX_SECRET or "\n" in value
+        if not isinstance(value, str)
+        or len(value) > MAX_SECRET
+        or "\n" in value
+        or unstorable(value)
     }
     if errors:
         raise SpecError(errors)

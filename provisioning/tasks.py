@@ -44,14 +44,20 @@ def backoff(attempt: int) -> float:
     delay = min(
         settings.PORTAL_RETRY_MAX_DELAY, settings.PORTAL_RETRY_BASE_DELAY * 2 ** (attempt - 1)
     )
-    return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - not for security
+    return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - not for security  # nosec B311
 
 
 class Heartbeat:
-    """Touch the row's heartbeat_at while a worker holds it (the sweeper watches it)."""
+    """Touch the row's heartbeat_at while this attempt holds it (the sweeper watches it).
 
-    def __init__(self, deployment_id: int) -> None:
+    A beat that fails (the database restarting, say) is logged and the next
+    one tried: the thread stops only with the work, so a slow but live worker
+    keeps its deployment.
+    """
+
+    def __init__(self, deployment_id: int, attempt: int) -> None:
         self.deployment_id = deployment_id
+        self.attempt = attempt
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.beat, daemon=True, name="heartbeat")
 
@@ -71,11 +77,16 @@ class Heartbeat:
     def beat(self) -> None:
         try:
             while not self.stop.wait(settings.PORTAL_HEARTBEAT_EVERY):
-                Deployment.objects.filter(
-                    pk=self.deployment_id, state=DeploymentState.RUNNING
-                ).update(heartbeat_at=timezone.now())
-        except Exception:
-            logger.warning("heartbeat of deployment %s failed", self.deployment_id, exc_info=True)
+                try:
+                    Deployment.objects.filter(
+                        pk=self.deployment_id, state=DeploymentState.RUNNING, attempts=self.attempt
+                    ).update(heartbeat_at=timezone.now())
+                except Exception:
+                    logger.warning(
+                        "heartbeat of deployment %s failed; trying again", self.deployment_id,
+                        exc_info=True,
+                    )  # fmt: skip
+                    connections.close_all()  # a fresh connection for the next beat
         finally:
             # This thread's own database connection.
             connections.close_all()
@@ -94,12 +105,24 @@ def run_deployment(self: Any, deployment_id: int) -> str:
         step="claimed",
     )
 
+    try:
+        return _run(self, deployment)
+    except IllegalTransition as exc:
+        # Another attempt owns the row now (the sweeper re-queued it while this
+        # worker could not heartbeat); it finishes the deployment, not this one.
+        logger.warning("deployment %s: %s; leaving it to the newer attempt", deployment_id, exc)
+        return "superseded"
+
+
+def _run(task: Any, deployment: Deployment) -> str:
+    attempt = deployment.attempts
+
     def step(message: str, *, step: str = "", level: str = "info") -> None:
         deployment.add_log(message, step=step, level=level)
 
     try:
         backend = get_backend(deployment.backend)
-        with Heartbeat(deployment.pk):
+        with Heartbeat(deployment.pk, attempt):
             if deployment.action == Deployment.Action.DECOMMISSION:
                 outcome = backend.decommission(deployment, step)
             else:
@@ -109,30 +132,31 @@ def run_deployment(self: Any, deployment_id: int) -> str:
             message = exc.message
             if not exc.permanent:
                 message += f" Gave up after {deployment.attempts} attempts; retry when it is fixed."
-            deployments.mark_failed(deployment, message, detail=exc.detail)
+            deployments.mark_failed(deployment, message, detail=exc.detail, attempt=attempt)
             return "failed"
         countdown = backoff(deployment.attempts)
-        deployments.schedule_retry(deployment, exc.message, countdown=countdown)
+        deployments.schedule_retry(deployment, exc.message, countdown=countdown, attempt=attempt)
         if exc.detail:
             deployment.add_log(exc.detail, step="retry", level="output")
-        if self.request.is_eager:
+        if task.request.is_eager:
             # Run in-process (tests): nothing would deliver a delayed retry;
             # the row says when it is due and the sweeper would re-send it.
             return "retry_scheduled"
         # The row bounds the attempts (PORTAL_DEPLOY_MAX_ATTEMPTS), not Celery.
-        raise self.retry(countdown=countdown, max_retries=None) from exc
+        raise task.retry(countdown=countdown, max_retries=None) from exc
     except Exception as exc:
-        logger.exception("deployment %s failed unexpectedly", deployment_id)
+        logger.exception("deployment %s failed unexpectedly", deployment.pk)
         deployments.mark_failed(
             deployment,
             f"Unexpected error ({type(exc).__name__}); an operator should read the worker's "
             "log, then retry the deployment.",
+            attempt=attempt,
         )
         return "failed"
     if outcome.done:
-        deployments.mark_succeeded(deployment, outcome.fields)
+        deployments.mark_succeeded(deployment, outcome.fields, attempt=attempt)
         return "succeeded"
-    deployments.mark_awaiting_merge(deployment, outcome.fields)
+    deployments.mark_awaiting_merge(deployment, outcome.fields, attempt=attempt)
     return "awaiting_merge"
 
 

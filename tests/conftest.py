@@ -11,9 +11,9 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tokens import create_token
 from hubs import actions, admins
 from hubs.models import Cluster, Hub, HubRequest, Offering
 from hubs.permissions import REVIEWERS_GROUP
@@ -98,8 +98,8 @@ def api_client(user: User | None) -> APIClient:
     """A client that authenticates the way scripts do: `Authorization: Token <key>`."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = create_token(user, "tests")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

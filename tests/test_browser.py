@@ -102,3 +102,42 @@ def test_a_lead_requests_and_a_reviewer_approves(live_server, browser, catalog, 
     assert alice.locator("h1").inner_text() == "BCC Data Science"
     request.refresh_from_db()
     assert request.state == RequestState.APPROVED
+
+
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_loads_pages_without_content_security_policy_violations(
+    live_server, browser, catalog, lead, reviewer
+):
+    from hubs.actions import approve_request, create_request
+    from tests.conftest import github_spec
+
+    request = create_request(lead, github_spec(name="waiting"), submit=True)
+    hub = approve_request(create_request(lead, github_spec(), submit=True), by=reviewer)
+    base = live_server.url
+    page = sign_in(browser, base, "alice")
+    page.add_init_script(WATCH_CSP)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    hub_page = f"/hubs/{hub.cluster.slug}/{hub.name}/"
+    deployment = hub.deployments.get()
+    for path in [
+        "/", "/requests/new/", f"/requests/{request.pk}/", "/hubs/", hub_page,
+        f"{hub_page}change/", "/profile/", f"/deployments/{deployment.pk}/",
+    ]:  # fmt: skip
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+        # The request form's script runs (it shows the GitHub fields): scripts load.
+        violations = page.evaluate("window.__csp")
+        assert violations == [], (path, violations)
+    # The Content-Security-Policy header is there, and nothing was refused.
+    assert not [line for line in console if "Content Security Policy" in line], console
+    response = page.goto(f"{base}/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]

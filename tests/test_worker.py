@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,88 +12,36 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection
 
 from hubs.actions import approve_request, create_request
 from hubs.states import DEPLOYMENT_FINAL, DeploymentState
-from portal.celery import app
 from provisioning.models import Deployment
 from tests.conftest import github_spec
+from tests.workers import (
+    FAST_SWEEP,
+    REDIS_URL,
+    PausingGit,
+    new_queue,
+    redis_or_skip,
+    sending_to,
+    start_worker,
+    wait_for,
+)
 
 pytestmark = pytest.mark.worker
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:
-        if os.environ.get("CI") == "1":
-            pytest.fail(f"Redis at {REDIS_URL} is required under CI=1: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-
-
-def database_url() -> str:
-    """The test database, as a URL the worker process can open."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
-def drop_connections() -> None:
-    """Forget broker connections made with the previous broker URL (earlier tests)."""
-    from kombu import pools
-
-    celery: Any = app
-    pools.reset()  # closes and forgets kombu's global connection and producer pools
-    celery._pool = None
-    celery.amqp._producer_pool = None
 
 
 @pytest.fixture
 def worker(transactional_db: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A real `celery -A portal worker` on its own queue, and this process sending to it."""
     redis_or_skip()
-    queue = f"test-worker-{uuid.uuid4().hex[:10]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_BROKER_URL": REDIS_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "DATABASE_URL": database_url(),
-        "PORTAL_CLONE_DIR": str(tmp_path / "worker-clones"),
-    }
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue,
-         "--pool", "solo", "--without-gossip", "--without-mingle", "-l", "info"],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    saved = {
-        key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_default_queue")
-    }
-    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, task_default_queue=queue)
-    drop_connections()
-    try:
-        yield {"queue": queue, "process": process, "log": tmp_path / "worker.log"}
-    finally:
-        app.conf.update(saved)
-        drop_connections()
-        process.terminate()
+    queue = new_queue()
+    with sending_to(REDIS_URL, queue):
+        process = start_worker(tmp_path, queue)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            yield {"queue": queue, "process": process.process, "log": process.log}
+        finally:
+            process.stop()
 
 
 def test_it_runs_an_approved_hub_in_a_separate_worker(
@@ -132,3 +78,65 @@ def test_it_runs_an_approved_hub_in_a_separate_worker(
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert "Hub-Portal-Revision: gcp-us-central1/bcc/r1" in shown
+
+
+def commits_for(repo: Path, trailer: str) -> list[str]:
+    """The commits of `repo`'s main branch whose message carries `trailer`."""
+    out = subprocess.run(
+        ["git", "-C", str(repo), "log", "main", "--format=%H", "-F", f"--grep={trailer}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return out.split()
+
+
+def test_it_resumes_a_deployment_whose_worker_was_killed(
+    transactional_db: None, catalog: None, lead: Any, reviewer: Any, settings: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """kill -9 of the worker mid-deployment: the sweeper re-queues it once the heartbeat
+    is older than PORTAL_SWEEP_AFTER, another worker finishes it, and one commit results.
+
+    Short settings here (beats every 0.5 s, re-queued after 3 s, swept every 1 s); the
+    defaults (15 s, 60 s, 30 s) resume lost work within 60-90 s the same way.
+    """
+    redis_or_skip()
+    settings.PORTAL_DEMO_REPO = tmp_path / "infrastructure.git"
+    settings.PORTAL_CLONE_DIR = tmp_path / "clones"
+    call_command("demo_repo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    git = PausingGit.create(tmp_path / "git-bin")
+    git.pause_at("push")
+    queue = new_queue()
+    workers = []
+    with sending_to(REDIS_URL, queue):
+        try:
+            first = start_worker(
+                tmp_path, queue, name="first", beat=True, env=FAST_SWEEP, path_first=git.folder
+            )
+            workers.append(first)
+            hub = approve_request(create_request(lead, github_spec(), submit=True), by=reviewer)
+            deployment = Deployment.objects.get(hub=hub)
+            wait_for(lambda: git.paused, 90, first.output)
+
+            first.kill()  # mid-deployment: the change is committed, not yet pushed
+            killed = time.monotonic()
+            git.release()
+            second = start_worker(tmp_path, queue, name="second", beat=True, env=FAST_SWEEP)
+            workers.append(second)
+
+            def finished() -> bool:
+                deployment.refresh_from_db()
+                return deployment.state in DEPLOYMENT_FINAL
+
+            wait_for(finished, 90, second.output)
+            resumed_after = time.monotonic() - killed
+            print(f"killed mid-push; deployed by another worker {resumed_after:.1f} s later")
+        finally:
+            for worker in workers:
+                worker.stop()
+
+    assert deployment.state == DeploymentState.SUCCEEDED, deployment.error
+    assert deployment.attempts == 2
+    assert deployment.log.filter(step="sweep").count() == 1
+    assert resumed_after < 30, resumed_after
+    trailer = "Hub-Portal-Revision: gcp-us-central1/bcc/r1"
+    assert commits_for(settings.PORTAL_DEMO_REPO, trailer) == [deployment.commit_sha]

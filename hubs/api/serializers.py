@@ -14,12 +14,13 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, StrictBool, create_model
 from rest_framework import serializers
 
 from hubs.actions import MAX_COMMENT, MAX_NOTES
 from hubs.models import Cluster, HubRequest, Offering, RequestComment, UserImage
 from hubs.spec import HubSpec
+from portal.api import StrictBooleanField
 
 # --- the catalog -------------------------------------------------------------
 
@@ -69,9 +70,15 @@ class RequestHubSerializer(serializers.Serializer[Any]):
 class RequestSerializer(serializers.ModelSerializer[HubRequest]):
     url = serializers.SerializerMethodField()
     requester = serializers.CharField(source="requester.username", read_only=True)
-    cluster = serializers.CharField(source="cluster.slug", default=None, read_only=True)
-    offering = serializers.CharField(source="offering.slug", default=None, read_only=True)
-    decided_by = serializers.CharField(source="decided_by.username", default=None, read_only=True)
+    cluster = serializers.CharField(
+        source="cluster.slug", default=None, allow_null=True, read_only=True
+    )
+    offering = serializers.CharField(
+        source="offering.slug", default=None, allow_null=True, read_only=True
+    )
+    decided_by = serializers.CharField(
+        source="decided_by.username", default=None, allow_null=True, read_only=True
+    )
     spec = serializers.JSONField(read_only=True)
     hub = serializers.SerializerMethodField()
     target_hub = serializers.SerializerMethodField(
@@ -107,7 +114,9 @@ class RequestSerializer(serializers.ModelSerializer[HubRequest]):
 
 
 class CommentSerializer(serializers.ModelSerializer[RequestComment]):
-    author = serializers.CharField(source="author.username", default=None, read_only=True)
+    author = serializers.CharField(
+        source="author.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = RequestComment
@@ -130,7 +139,7 @@ class CreateOptions(serializers.Serializer[dict[str, Any]]):
     notes = serializers.CharField(
         max_length=MAX_NOTES, required=False, allow_blank=True, default=""
     )
-    submit = serializers.BooleanField(required=False, default=False)
+    submit = StrictBooleanField(required=False, default=False)
 
 
 class NoOptions(serializers.Serializer[dict[str, Any]]):
@@ -138,7 +147,9 @@ class NoOptions(serializers.Serializer[dict[str, Any]]):
 
 
 class EditOptions(serializers.Serializer[dict[str, Any]]):
-    notes = serializers.CharField(max_length=MAX_NOTES, required=False, allow_blank=True)
+    notes = serializers.CharField(
+        max_length=MAX_NOTES, required=False, allow_blank=True, allow_null=True
+    )
 
 
 class ActionBody(serializers.Serializer[dict[str, Any]]):
@@ -214,7 +225,7 @@ class RequestCreateBody(HubSpec):
     """A hub spec (a draft may leave fields out), notes for the reviewers, and `submit`."""
 
     notes: str = Field(default="", max_length=MAX_NOTES, description="For the reviewers.")
-    submit: bool = Field(
+    submit: StrictBool = Field(
         default=False,
         description="Submit for review at once (the spec must then be complete); "
         "otherwise the request is saved as a draft.",

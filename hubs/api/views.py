@@ -21,7 +21,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -43,6 +42,7 @@ from hubs.api.serializers import (
 from hubs.models import Cluster, HubRequest, Offering, UserImage
 from hubs.spec import SPEC_KEYS, HubSpec, patched
 from hubs.states import RequestState
+from portal.api import JSONBodyParser
 
 # --- the catalog -------------------------------------------------------------
 
@@ -84,7 +84,8 @@ class ImageList(generics.ListAPIView[UserImage]):
 
 def json_object(request: Request) -> dict[str, Any]:
     """The request body, which must be a JSON object (shared with provisioning/web/api.py)."""
-    # An empty body parses to {}: nothing given. Only JSON is parsed (JSONParser).
+    # An empty body parses to {}: nothing given. Only JSON is parsed (portal.api.JSONBodyParser:
+    # bounded in size and depth, every string storable).
     data = request.data
     if not isinstance(data, dict):
         raise ParseError('The body must be a JSON object, e.g. {"name": "bcc"}.')
@@ -160,7 +161,7 @@ class RequestList(generics.ListCreateAPIView[HubRequest]):
     """Hub requests: yours, or every one for reviewers and operators. Newest first."""
 
     serializer_class = RequestSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     def get_queryset(self) -> QuerySet[HubRequest]:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view
@@ -196,7 +197,7 @@ class RequestList(generics.ListCreateAPIView[HubRequest]):
 
 @extend_schema(request=HubSpec, responses=PreviewSerializer)
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def request_preview(request: Request) -> Response:
     """Preview a hub spec: the files a request for it would write, and what was checked.
 
@@ -211,7 +212,7 @@ def request_preview(request: Request) -> Response:
 @extend_schema(methods=["GET"], responses=RequestDetailSerializer)
 @extend_schema(methods=["PATCH"], request=RequestEditBody, responses=RequestDetailSerializer)
 @api_view(["GET", "PATCH"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def request_detail(request: Request, pk: int) -> Response:
     """A request with its spec and comments.
 
@@ -227,7 +228,10 @@ def request_detail(request: Request, pk: int) -> Response:
             raise PermissionDenied("Only the requester can edit a request.")
         changes, options = split_body(json_object(request), EditOptions, spec=True)
         spec = patched(hub_request.spec, changes) if changes else None
-        actions.update_request(hub_request, by=request.user, spec=spec, notes=options.get("notes"))
+        notes = options.get("notes")
+        if "notes" in options and notes is None:
+            notes = ""  # null removes the notes, as it removes a spec field
+        actions.update_request(hub_request, by=request.user, spec=spec, notes=notes)
     return _detail(request, pk)
 
 
@@ -242,7 +246,7 @@ def request_detail(request: Request, pk: int) -> Response:
     operation_id="requests_action",
 )
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def request_action(request: Request, pk: int, action: str) -> Response:
     """Move a request on.
 
@@ -259,7 +263,7 @@ def request_action(request: Request, pk: int, action: str) -> Response:
     move = actions.REQUEST_ACTIONS[action]
     hub_request = _visible_request(request, pk)
     body = json_object(request)
-    if not move.takes_comment and "comment" in body:
+    if not move.takes_comment and body.get("comment") not in (None, ""):
         raise ValidationError({"comment": [f"{action} takes no comment."]})
     _, options = split_body(body, ActionBody, spec=False)
     move.run(hub_request, request.user, options["comment"])

@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import os
 import re
-import subprocess
+import subprocess  # git and helm, with argument lists, no shell  # nosec B404
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -120,7 +120,7 @@ class Git:
     ) -> subprocess.CompletedProcess[str]:
         command = ["git", *args]
         try:
-            result = subprocess.run(
+            result = subprocess.run(  # an argument list, no shell  # nosec B603
                 command,
                 cwd=self.cwd,
                 env=self.env(env),

@@ -208,7 +208,7 @@ class Kube:
     # --- what the backend needs -----------------------------------------------
     def server_version(self) -> str:
         info = self.call("get", "the server version", client.VersionApi(self.api).get_code)
-        assert info is not None  # noqa: S101 - missing_ok is off
+        assert info is not None  # noqa: S101 - missing_ok is off  # nosec B101
         return str(info.git_version)
 
     def namespace_labels(self, name: str) -> dict[str, str] | None:
@@ -241,7 +241,7 @@ class Kube:
                 if exc.status != 409:
                     raise
         existing = self.call("get", what, self.core.read_namespace, name)
-        assert existing is not None  # noqa: S101
+        assert existing is not None  # noqa: S101 - an invariant, not a check  # nosec B101
         phase = existing.status.phase if existing.status else None
         if phase == "Terminating":
             raise DeployError(

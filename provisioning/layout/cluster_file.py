@@ -44,7 +44,7 @@ class ClusterFile:
         indent = indent or 2
         offset = block_seq_indent or 0
         self.yaml.indent(mapping=indent, sequence=indent + offset, offset=offset)
-        self.data = self.yaml.load(self.text)
+        self.data = self.yaml.load(self.text)  # ruamel round-trip loader: no Python objects  # nosec B506
         if not isinstance(self.data, CommentedMap):
             raise LayoutError(f"{name} is not a mapping")
 

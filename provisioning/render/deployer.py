@@ -234,7 +234,7 @@ def merge_files(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
 def parse_values(text: str) -> dict[str, Any]:
     """A values file's YAML, parsed once per distinct text (callers must not change it)."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader  # nosec B506
     except yaml.YAMLError as exc:
         raise BuildError(f"is not valid YAML: {exc}") from exc
     if data is None:

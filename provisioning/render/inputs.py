@@ -290,7 +290,8 @@ def apply_inputs(
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)  # as the templates write lists
-    data = yaml.load(text)
+    # ruamel's round-trip loader builds only plain data (comments kept), never objects.
+    data = yaml.load(text)  # nosemgrep: portal-yaml-load
     by_key = {spec.key: spec for spec in specs}
     for key, raw in inputs.items():
         spec = by_key.get(key) or InputSpec(key)

@@ -189,11 +189,11 @@ def _auth(spec: HubSpec, context: RenderContext, layout: str) -> dict[str, Any]:
         "scope": [],
     }
     if provider == "github":
-        assert spec.auth.github is not None  # noqa: S101 - Auth checks it
+        assert spec.auth.github is not None  # noqa: S101 - Auth checks it  # nosec B101
         if any(":" in org for org in spec.auth.github.organizations):
             values["scope"] = ["read:org"]  # team membership is only visible with read:org
     elif provider == "cilogon":
-        assert spec.auth.cilogon is not None  # noqa: S101
+        assert spec.auth.cilogon is not None  # noqa: S101 - an invariant, not a check  # nosec B101
         values["idps"] = [
             {
                 "entity_id": idp.entity_id,
@@ -209,7 +209,7 @@ def _auth(spec: HubSpec, context: RenderContext, layout: str) -> dict[str, Any]:
         # everyone in those domains is let in.
         values["allow_all"] = not spec.allowed_users
     elif provider == "generic-oidc":
-        assert spec.auth.generic_oidc is not None  # noqa: S101
+        assert spec.auth.generic_oidc is not None  # noqa: S101 - an invariant, not a check  # nosec B101
         values["allow_all"] = spec.auth.generic_oidc.allow_all
         if not values["allow_all"] and not spec.allowed_users:
             # Admins are always let in; naming them makes the rule explicit
@@ -297,7 +297,7 @@ def render_text(
     except TemplateError as exc:
         raise RenderError(f"{template.name}: {exc}") from exc
     try:
-        parsed = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        parsed = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader  # nosec B506
     except yaml.YAMLError as exc:
         raise RenderError(f"{template.name} rendered text that is not YAML: {exc}") from exc
     if not isinstance(parsed, dict):
@@ -357,7 +357,7 @@ def wrap(text: str, key: str) -> str:
         head += 1
     body = [f"  {line}" if line.strip() else line for line in lines[head:]]
     wrapped = "".join([*lines[:head], f"{key}:\n", *body])
-    if yaml.load(wrapped, Loader=_Loader) != {key: yaml.load(text, Loader=_Loader)}:  # noqa: S506
+    if yaml.load(wrapped, Loader=_Loader) != {key: yaml.load(text, Loader=_Loader)}:  # noqa: S506  # nosec B506
         raise RenderError(f"the template's values could not be nested under {key}:")
     return wrapped
 

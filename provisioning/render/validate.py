@@ -154,7 +154,7 @@ class Upstream:
 
 
 def _load(path: Path) -> Any:
-    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a safe loader
+    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a safe loader  # nosec B506
 
 
 def upstream_dir() -> Path:
@@ -217,7 +217,7 @@ def _join(where: str, path: str) -> str:
 
 def _parse(path: str, text: str) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader  # nosec B506
     except yaml.YAMLError as exc:
         return None, [(path, f"is not valid YAML: {exc}")]
     if not isinstance(data, dict):

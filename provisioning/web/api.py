@@ -15,7 +15,6 @@ from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, 
 from rest_framework import generics, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,6 +28,7 @@ from hubs.permissions import (
     visible_hubs,
 )
 from hubs.spec import patched
+from portal.api import JSONBodyParser
 from provisioning import lifecycle, preview
 from provisioning.models import Deployment
 from provisioning.web.access import visible_deployment, visible_hub
@@ -107,7 +107,7 @@ CHANGE_OUTCOME = PolymorphicProxySerializer(
     responses={202: CHANGE_OUTCOME, 200: PreviewSerializer},
 )
 @api_view(["GET", "PATCH"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def hub_detail(request: Request, cluster: str, name: str) -> Response:
     """A hub's state, current revision and latest deployment.
 
@@ -143,7 +143,7 @@ def hub_detail(request: Request, cluster: str, name: str) -> Response:
     responses={202: DeploymentDetailSerializer, 200: PreviewSerializer},
 )
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def hub_rollback(request: Request, cluster: str, name: str) -> Response:
     """Deploy an earlier revision again, as a new revision (leads and operators).
 
@@ -163,7 +163,7 @@ def hub_rollback(request: Request, cluster: str, name: str) -> Response:
     responses={202: DeploymentDetailSerializer, 200: PreviewSerializer},
 )
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def hub_decommission(request: Request, cluster: str, name: str) -> Response:
     """Remove a hub from its cluster (its requester, its community's leads and operators).
 
@@ -187,7 +187,7 @@ def hub_decommission(request: Request, cluster: str, name: str) -> Response:
 @extend_schema(methods=["GET"], responses=SecretsSerializer)
 @extend_schema(methods=["PUT"], request=SecretsBody, responses=SecretsSerializer)
 @api_view(["GET", "PUT"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def hub_secrets(request: Request, cluster: str, name: str) -> Response:
     """Which of a hub's secrets have a value (leads and operators); never the values.
 

@@ -22,7 +22,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, parser_classes, renderer_classes
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ from hubs.api.pagination import Pagination
 from hubs.api.views import json_object, split_body
 from hubs.models import AdminInvitation, Hub
 from hubs.spec import SpecError
+from portal.api import JSONBodyParser
 from provisioning import members
 from provisioning.web.access import visible_deployment, visible_hub
 from provisioning.web.members_serializers import (
@@ -137,7 +138,7 @@ MODE = OpenApiParameter(
     methods=["POST", "DELETE"], request=MembersBody, responses={202: ChangeResultSerializer}
 )
 @api_view(["GET", "POST", "DELETE"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def hub_members(request: Request, cluster: str, name: str) -> Response:
     """The hub's admins and allowed users; changes waiting to be deployed are marked.
 
@@ -255,7 +256,7 @@ def hub_admin(request: Request, cluster: str, name: str, username: str) -> Respo
 )
 @extend_schema(methods=["POST"], request=InvitationBody, responses={201: InvitationSerializer})
 @api_view(["GET", "POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def hub_invitations(request: Request, cluster: str, name: str) -> Response:
     """Invitations to administer the hub (hub admins, operators).
 
@@ -285,7 +286,7 @@ def hub_invitation(request: Request, cluster: str, name: str, pk: int) -> Respon
 
 @extend_schema(request=AcceptBody, responses={200: PortalAdminSerializer})
 @api_view(["POST"])
-@parser_classes([JSONParser])
+@parser_classes([JSONBodyParser])
 def accept_invitation(request: Request) -> Response:
     """Accept an invitation (its token, from the link): you become the hub's admin."""
     _, body = split_body(json_object(request), AcceptBody, spec=False)

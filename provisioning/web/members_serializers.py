@@ -90,7 +90,7 @@ class ChangeResultSerializer(serializers.Serializer[Any]):
 
 class PortalAdminSerializer(serializers.ModelSerializer[HubAdmin]):
     username = serializers.CharField(source="user.username")
-    added_by = serializers.CharField(source="added_by.username", default=None)
+    added_by = serializers.CharField(source="added_by.username", default=None, allow_null=True)
 
     class Meta:
         model = HubAdmin
@@ -100,8 +100,8 @@ class PortalAdminSerializer(serializers.ModelSerializer[HubAdmin]):
 
 class InvitationSerializer(serializers.ModelSerializer[AdminInvitation]):
     status = serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"])
-    invited_by = serializers.CharField(source="invited_by.username", default=None)
-    accepted_by = serializers.CharField(source="accepted_by.username", default=None)
+    invited_by = serializers.CharField(source="invited_by.username", default=None, allow_null=True)
+    accepted_by = serializers.CharField(source="accepted_by.username", default=None, allow_null=True)
 
     class Meta:
         model = AdminInvitation
@@ -121,7 +121,7 @@ class AcceptBody(serializers.Serializer[dict[str, Any]]):
 
 
 class RevisionSerializer(serializers.ModelSerializer[HubRevision]):
-    author = serializers.CharField(source="author.username", default=None)
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
 
     class Meta:
         model = HubRevision
@@ -173,7 +173,7 @@ class DiffSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
 
     class Meta:
         model = AuditEvent

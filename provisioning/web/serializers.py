@@ -12,6 +12,7 @@ from rest_framework import serializers
 from hubs.api.serializers import RequestDetailSerializer
 from hubs.models import Hub, HubRequest, HubRevision, HubSecret
 from hubs.spec import HubSpec
+from portal.api import StrictBooleanField
 from provisioning.models import Deployment, DeploymentLogEntry
 
 
@@ -25,6 +26,8 @@ class DeploymentSerializer(serializers.ModelSerializer[Deployment]):
     hub = serializers.SerializerMethodField()
     revision = serializers.IntegerField(source="revision.number", read_only=True)
     url = serializers.SerializerMethodField()
+    # "" until there is a pull request: not a URI, so not a URLField in the schema.
+    pr_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = Deployment
@@ -54,12 +57,14 @@ class LatestDeploymentSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     state = serializers.CharField()
     commit_sha = serializers.CharField()
-    pr_url = serializers.CharField()
+    pr_url = serializers.CharField(help_text='"" until there is a pull request.')
 
 
 class HubSerializer(serializers.ModelSerializer[Hub]):
     cluster = serializers.CharField(source="cluster.slug", read_only=True)
-    offering = serializers.CharField(source="offering.slug", default=None, read_only=True)
+    offering = serializers.CharField(
+        source="offering.slug", default=None, allow_null=True, read_only=True
+    )
     latest_deployment = serializers.SerializerMethodField()
 
     class Meta:
@@ -163,7 +168,7 @@ class RollbackBody(serializers.Serializer[dict[str, Any]]):
 
 
 class DecommissionBody(serializers.Serializer[dict[str, Any]]):
-    confirm_data_loss = serializers.BooleanField(
+    confirm_data_loss = StrictBooleanField(
         required=False,
         default=False,
         help_text="Must be true: removing a hub deletes its users' home directories.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from hubs import actions
 from hubs.forms import RequestForm
@@ -363,14 +363,33 @@ def test_the_operations_page_lists_drifted_hubs(catalog, lead, reviewer, operato
 
 def test_it_creates_shows_once_and_revokes_an_api_token(lead):
     client = client_for(lead)
-    response = client.post(reverse("hubs:profile"), {"action": "create"})
-    key = Token.objects.get(user=lead).key
-    assert key in response.content.decode()
+    response = client.post(reverse("hubs:profile"), {"action": "create", "name": "report"})
+    found = re.search(r'value="(hp_[^"]+)"', response.content.decode())
+    assert found is not None
+    key = found[1]
+    assert response["Cache-Control"] == "no-store"
+    token = lead.api_tokens.get()
+    assert token.name == "report" and key.startswith(f"hp_{token.prefix}_")
     assert key not in client.get(reverse("hubs:profile")).content.decode()
     api = client_for(None).get("/api/v1/requests/", HTTP_AUTHORIZATION=f"Token {key}")
     assert api.status_code == 200
-    client.post(reverse("hubs:profile"), {"action": "revoke"})
-    assert not Token.objects.filter(user=lead).exists()
+    client.post(reverse("hubs:profile"), {"action": "revoke", "token": token.pk})
+    token.refresh_from_db()
+    assert token.status == "revoked"
+    api = client_for(None).get("/api/v1/requests/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.status_code == 401
+
+
+def test_it_revokes_only_your_own_tokens(lead, other_lead):
+    from accounts.tokens import create_token
+
+    token, _ = create_token(other_lead, "bob's")
+    response = client_for(lead).post(
+        reverse("hubs:profile"), {"action": "revoke", "token": token.pk}
+    )
+    assert response.status_code == 404
+    token.refresh_from_db()
+    assert token.status == "active"
 
 
 def test_staff_retry_a_failed_deployment_from_its_page(

@@ -40,14 +40,14 @@ def test_it_shows_styled_pages_for_403_404_and_500_with_debug_off(
     assert "Something went wrong on our side" in crashed.content.decode()
     api_crash = client.get("/api/v1/boom/")
     assert api_crash.status_code == 500 and api_crash.json() == {
-        "detail": "Something went wrong on our side."
+        "detail": "Server error: the operators have been told; try again later."
     }
 
 
 def test_unknown_api_paths_answer_json(lead: User) -> None:
     response = client_for(lead).get("/api/v1/nothing-here/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found: no such endpoint."}
 
 
 def test_the_api_index_lists_its_endpoints_and_the_reference_is_served_locally(

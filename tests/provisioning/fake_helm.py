@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 SCRIPT = r"""#!{python}
-import json, os, stat, sys, urllib.error, urllib.request
+import json, os, stat, sys, time, urllib.error, urllib.request
 from pathlib import Path
 
 import yaml
@@ -67,6 +67,12 @@ calls.write_text(json.dumps(recorded))
 release = args[2] if command == "upgrade" else (args[1] if len(args) > 1 else "")
 namespace = option("--namespace") or "default"
 plan = control.get(command, {{}})
+if plan.get("pause"):
+    # Wait here until the test releases this command (or kills the worker).
+    (here / ("paused-" + command)).write_text(" ".join(args))
+    while json.loads(control_file.read_text()).get(command, {{}}).get("pause"):
+        time.sleep(0.05)
+    plan = {{}}
 
 
 def api(method, path, body=None):
@@ -169,6 +175,17 @@ class FakeHelm:
             plan["exit"] = code
         control[command] = plan
         file.write_text(json.dumps(control))
+
+    def pause(self, command: str) -> None:
+        """The next runs of `helm <command>` wait until released (tests/test_faults.py)."""
+        file = self.folder / "control.json"
+        control = json.loads(file.read_text()) if file.exists() else {}
+        control[command] = {"pause": True}
+        (self.folder / f"paused-{command}").unlink(missing_ok=True)
+        file.write_text(json.dumps(control))
+
+    def paused(self, command: str) -> bool:
+        return (self.folder / f"paused-{command}").exists()
 
     def reset(self, command: str) -> None:
         file = self.folder / "control.json"

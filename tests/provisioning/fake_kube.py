@@ -70,6 +70,11 @@ class FakeKube:
         self.ready_after: int = 1
         self.deployment_gets: dict[tuple[str, str], int] = {}
         self.health_status = 200
+        # (method, path pattern): the next such request waits until `go` is set, so a
+        # test can kill the worker that sent it (tests/test_faults.py).
+        self.pause_on: tuple[str, str] | None = None
+        self.paused = threading.Event()
+        self.go = threading.Event()
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -107,6 +112,11 @@ class FakeKube:
 
     # --- handling ---------------------------------------------------------------
     def handle(self, method: str, path: str, headers: Any, body: Any) -> tuple[int, dict[str, Any]]:
+        rule = self.pause_on
+        if rule is not None and method == rule[0] and re.search(rule[1], path):
+            self.pause_on = None  # once
+            self.paused.set()
+            self.go.wait(timeout=120)
         with self.lock:
             self.requests.append((method, path, body))
             return self._handle(method, path, headers, body)

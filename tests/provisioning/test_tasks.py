@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from hubs.models import AuditEvent, Hub
 from hubs.states import DeploymentState, HubState, IllegalTransition
 from provisioning import deployments, lifecycle
 from provisioning.models import Deployment
-from provisioning.tasks import backoff, run_deployment, sweep_deployments
+from provisioning.tasks import Heartbeat, backoff, run_deployment, sweep_deployments
 from tests.provisioning.gitops_fixtures import (
     bare_repo,  # noqa: F401 - fixture
     clones,  # noqa: F401 - fixture
@@ -109,6 +110,52 @@ def test_it_leaves_a_deployment_backing_off_alone(queued: Deployment, settings: 
     claimed.refresh_from_db()
     assert claimed.state == DeploymentState.QUEUED
     assert claimed.not_before is not None and claimed.not_before > timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_requeues_a_slow_worker_that_heartbeats(
+    queued: Deployment, settings: object
+) -> None:
+    """A step slower than PORTAL_SWEEP_AFTER keeps its deployment while its heartbeat runs."""
+    settings.PORTAL_HEARTBEAT_EVERY = 0.1  # type: ignore[attr-defined]
+    settings.PORTAL_SWEEP_AFTER = 0.5  # type: ignore[attr-defined]
+    # Committed at once here, the approval's eager task already ran (and failed: the
+    # fixture's repository does not exist); queue it again by hand.
+    Deployment.objects.filter(pk=queued.pk).update(state=DeploymentState.QUEUED, attempts=0)
+    claimed = deployments.claim(queued.pk, "task-1")
+    assert claimed is not None
+    requeued = 0
+    with Heartbeat(claimed.pk, claimed.attempts):  # the worker's step takes 2 s
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            requeued += deployments.requeue_stuck()
+            time.sleep(0.1)
+
+    assert requeued == 0
+    queued.refresh_from_db()
+    assert (queued.state, queued.attempts) == (DeploymentState.RUNNING, 1)
+    # Once it stops beating (the worker died), the sweeper takes it back.
+    time.sleep(0.6)
+    assert deployments.requeue_stuck() == 1
+
+
+def test_it_lets_only_the_newest_attempt_finish_a_deployment(queued: Deployment) -> None:
+    """Only the newest claim finishes a deployment: at most one commit and one outcome."""
+    first = deployments.claim(queued.pk, "task-1")
+    assert first is not None
+    Deployment.objects.filter(pk=queued.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    assert deployments.requeue_stuck() == 1
+    second = deployments.claim(queued.pk, "task-2")
+    assert second is not None and second.attempts == 2
+
+    with pytest.raises(IllegalTransition):
+        deployments.mark_succeeded(first, attempt=1)
+    deployments.mark_succeeded(second, attempt=2)
+
+    queued.refresh_from_db()
+    assert queued.state == DeploymentState.SUCCEEDED
 
 
 def test_it_fails_a_stuck_deployment_out_of_attempts(queued: Deployment, settings: object) -> None:

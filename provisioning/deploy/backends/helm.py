@@ -27,7 +27,7 @@ import os
 import queue
 import re
 import shutil
-import subprocess
+import subprocess  # git and helm, with argument lists, no shell  # nosec B404
 import tempfile
 import threading
 import time
@@ -317,7 +317,7 @@ class HelmRun:
         # as long again; past that, something is stuck and helm is stopped.
         limit = 2 * self.cluster.helm_timeout + 60
         try:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # an argument list, no shell  # nosec B603
                 [self.helm, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
