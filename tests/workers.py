@@ -131,8 +131,12 @@ def start_worker(
     beat: bool = False,
     env: dict[str, str] | None = None,
     path_first: Path | None = None,
+    pool: str = "solo",
 ) -> Worker:
-    """A worker (and, with `beat`, the beat schedule) on `queue`, logging to folder/<name>.log."""
+    """A worker (and, with `beat`, the beat schedule) on `queue`, logging to folder/<name>.log.
+
+    `pool="prefork"` runs tasks in forked children, as `make run` and production do.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     environment = {
         **os.environ,
@@ -148,8 +152,8 @@ def start_worker(
         environment["PATH"] = f"{path_first}{os.pathsep}{environment.get('PATH', '')}"
     command = [
         sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "-n",
-        f"{name}-{uuid.uuid4().hex[:6]}@%h", "--pool", "solo", "--without-gossip",
-        "--without-mingle", "-l", "info",
+        f"{name}-{uuid.uuid4().hex[:6]}@%h", "--pool", pool, "--concurrency", "1",
+        "--without-gossip", "--without-mingle", "-l", "info",
     ]  # fmt: skip
     if beat:
         command += ["-B", "-s", str(folder / f"{name}-beat-schedule")]

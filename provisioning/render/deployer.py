@@ -36,7 +36,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import _gojsonnet as jsonnet
 import yaml
 
 from provisioning.layout import paths
@@ -188,6 +187,12 @@ class HubVars:
 
 @lru_cache(maxsize=1024)
 def _evaluate(filename: str, source: str, search: str, hub: HubVars) -> Any:
+    # Imported here, not at the top: loading go-jsonnet starts the Go runtime's threads,
+    # and a process forked after that (a prefork Celery worker's children are forked
+    # from the parent that imported the tasks) inherits a runtime without its threads
+    # and hangs on its first call. Loading it in the process that evaluates is safe.
+    import _gojsonnet as jsonnet
+
     try:
         text = jsonnet.evaluate_snippet(
             filename, source, jpathdir=[search], ext_vars=hub.ext_vars()
