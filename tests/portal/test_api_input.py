@@ -193,3 +193,17 @@ def test_it_documents_what_can_be_null_or_empty(lead: Any) -> None:
     assert schema["PatchedRequestEditBodyRequest"]["properties"]["notes"]["nullable"] is True
     submit = schema["RequestCreateBodyRequest"]["properties"]["submit"]
     assert submit["type"] == "boolean"
+
+
+@override_settings(DEBUG=True, DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_it_answers_json_with_debug_on_too(lead: Any) -> None:
+    # `make run` runs with DEBUG on, where Django answers its HTML debug pages.
+    client = api_client(lead)
+    missing = client.get("/api/v1/nothing/")
+    oversize = post_raw(client, "/api/v1/requests/", json.dumps({"notes": "x" * 2000}))
+
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not found: no such endpoint."}
+    assert oversize.status_code == 413
+    assert "larger than 1000 bytes" in oversize.json()["detail"]
+    assert "text/html" in client.get("/no-such-page/")["Content-Type"]
