@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -14,6 +15,7 @@ from hubs.states import IllegalTransition
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    _answer_in_json(context)
     if isinstance(exc, SpecError):
         return Response(
             {"detail": "The request has invalid fields.", "errors": exc.errors},
@@ -28,3 +30,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         errors = response.data if isinstance(response.data, dict) else {"": response.data}
         response.data = {"detail": "The request has invalid fields.", "errors": errors}
     return response
+
+
+def _answer_in_json(context: dict[str, Any]) -> None:
+    """Errors are JSON even where the answer would have been a CSV or a zip (`?format=`)."""
+    request = context.get("request")
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from rest_framework.test import APIClient
 
 from hubs.models import AdminInvitation, Hub, HubAdmin, PendingMembers
 from hubs.states import HubState
@@ -254,6 +255,19 @@ def test_it_gives_the_bundle_as_a_zip(catalog: None, lead: User, reviewer: User)
     assert sorted(names) == [
         "bcc/README.md", "bcc/image.txt", "bcc/members.csv", "bcc/secret.yaml", "bcc/values.yaml",
     ]  # fmt: skip
+
+
+def test_it_answers_errors_in_json_where_the_answer_would_be_a_zip_or_a_csv(
+    catalog: None, lead: User, reviewer: User, other_lead: User
+) -> None:
+    hub = live_hub(lead, reviewer)
+
+    for path in ("bundle/?format=zip", "members/export/?format=csv"):
+        anonymous = APIClient().get(url(hub, path))
+        stranger = api_client(other_lead).get(url(hub, path))
+
+        assert anonymous.status_code == 401 and anonymous["Content-Type"] == "application/json"
+        assert stranger.status_code == 404 and stranger.json() == {"detail": "No such hub."}
 
 
 # --- who may do what -----------------------------------------------------------------
