@@ -24,9 +24,11 @@ class EventForm(RequestForm):
         self.fix(purpose="event")
         offering = self.fields["offering"]
         assert isinstance(offering, forms.ChoiceField)  # noqa: S101 - declared by RequestForm  # nosec B101
-        offering.choices = [("", "Choose…")] + [
-            (o.slug, o.name) for o in self.offerings if o.is_event
-        ]
+        # Radio buttons: no empty "Choose…" button, and the only event tier chosen already.
+        events = [(o.slug, o.name) for o in self.offerings if o.is_event]
+        offering.choices = events
+        if len(events) == 1 and not self.is_bound:
+            self.initial.setdefault("offering", events[0][0])
 
 
 class ExtendForm(forms.Form):

@@ -21,6 +21,7 @@ from tests.workers import (
     FAST_SWEEP,
     REDIS_URL,
     PausingGit,
+    claimed_by,
     new_queue,
     redis_or_skip,
     sending_to,
@@ -76,10 +77,7 @@ def test_it_runs_an_approved_hub_in_a_separate_worker(
     assert deployment.attempts == 1
     claimed = deployment.log.get(step="claimed").message
     assert f"(pid {os.getpid()})" not in claimed  # another process ran it
-    if worker["pool"] == "solo":
-        assert f"pid {worker['process'].pid}" in claimed
-    else:  # a forked child of the worker
-        assert f"pid {worker['process'].pid})" not in claimed
+    assert claimed_by(worker["process"], claimed), claimed
     assert deployment.task_id
     # The worker committed the rendered files to the demo repository.
     assert deployment.state == DeploymentState.SUCCEEDED, deployment.error

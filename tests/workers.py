@@ -236,3 +236,16 @@ class PausingGit:
     @property
     def paused(self) -> bool:
         return (self.folder / "paused").exists()
+
+
+def claimed_by(process: subprocess.Popen[bytes], message: str) -> bool:
+    """Whether a deployment's "claimed" log `message` names `process` or a child it forked."""
+    pid = int(message.split("(pid ")[1].split(")")[0])
+    if pid == process.pid:
+        return True
+    try:  # a prefork pool's child: its parent is the worker process
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
+    return int(parent.split()[1]) == process.pid

@@ -132,6 +132,9 @@ def test_the_pages_show_the_schedule_and_the_timeline(small_cluster, lead, revie
     page = client_for(lead).get(reverse("events:event", args=[event.pk]))
     assert page.status_code == 200
     assert b'data-kind="prewarm"' in page.content and b"America/New_York" in page.content
+    # Shown in the organiser's zone: 09:00 to 17:00 in New York, not the UTC hours.
+    when = page.content.decode().split('id="event-when">')[1].split("<span")[0]
+    assert ", 09:00 → " in when and when.strip().endswith(", 17:00"), when
     assert client_for(lead).get(reverse("events:timeline")).status_code == 403
     for i in range(3):
         approved(lead, reviewer, name=f"more{i}", expected_users=10)

@@ -20,6 +20,7 @@ from provisioning.models import Deployment
 from tests.conftest import api_client
 from tests.events.conftest import ny_event
 from tests.test_worker import worker  # noqa: F401 - the real worker fixture
+from tests.workers import claimed_by
 
 pytestmark = pytest.mark.worker
 Kind = EventStep.Kind
@@ -74,7 +75,7 @@ def test_it_runs_a_whole_event_with_a_real_worker(
     assert (hub.state, states()[Kind.DEPLOY]) == (HubState.ACTIVE, StepState.DONE)
     first = hub.deployments.get()
     assert first.state == "succeeded" and len(first.commit_sha) == 40
-    assert f"pid {worker['process'].pid}" in first.log.get(step="claimed").message
+    assert claimed_by(worker["process"], first.log.get(step="claimed").message)
 
     beat(event.start - dt.timedelta(hours=24), hub, log)
     assert "starts tomorrow" in mail.outbox[-1].subject
