@@ -122,6 +122,12 @@ class Event(models.Model):
         return reverse("events:event", args=[self.pk])
 
     @property
+    def deploys_at(self) -> dt.datetime | None:
+        """When the hub is to be deployed, while that step still waits (else None)."""
+        step = self.steps.filter(kind=EventStep.Kind.DEPLOY, state=StepState.PENDING).first()
+        return step.planned_at if step is not None else None
+
+    @property
     def cancelled(self) -> bool:
         """Ended by its organiser before it started."""
         return self.ended_early_at is not None and self.ended_early_at < self.start

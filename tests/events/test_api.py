@@ -135,6 +135,10 @@ def test_the_pages_show_the_schedule_and_the_timeline(small_cluster, lead, revie
     # Shown in the organiser's zone: 09:00 to 17:00 in New York, not the UTC hours.
     when = page.content.decode().split('id="event-when">')[1].split("<span")[0]
     assert ", 09:00 → " in when and when.strip().endswith(", 17:00"), when
+    # Until its deploy step, the hub and request pages say when it will be deployed.
+    for url in (event.hub.get_absolute_url(), event.request.get_absolute_url()):
+        shown = client_for(lead).get(url).content.decode()
+        assert 'id="event-scheduled"' in shown and "America/New_York" in shown, url
     assert client_for(lead).get(reverse("events:timeline")).status_code == 403
     for i in range(3):
         approved(lead, reviewer, name=f"more{i}", expected_users=10)
