@@ -136,6 +136,7 @@ def test_the_pages_show_the_schedule_and_the_timeline(small_cluster, lead, revie
     when = page.content.decode().split('id="event-when">')[1].split("<span")[0]
     assert ", 09:00 → " in when and when.strip().endswith(", 17:00"), when
     # Until its deploy step, the hub and request pages say when it will be deployed.
+    assert event.hub is not None
     for url in (event.hub.get_absolute_url(), event.request.get_absolute_url()):
         shown = client_for(lead).get(url).content.decode()
         assert 'id="event-scheduled"' in shown and "America/New_York" in shown, url
