@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: install run test lint format lock migrate demo worker clean bench load
+.PHONY: install run test lint format lock migrate demo worker clean bench load fuzz
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -69,6 +69,11 @@ bench: install
 	$(BIN)/python bench/members.py
 	$(BIN)/python bench/live_status.py
 	$(BIN)/python bench/events.py
+
+# The API fuzzing of `make test` at depth: 300 generated requests per operation and
+# persona (about 25 minutes on two cores; `make test` runs 40).
+fuzz: install
+	PORTAL_SCHEMATHESIS_EXAMPLES=$${PORTAL_SCHEMATHESIS_EXAMPLES:-300} $(BIN)/pytest -p no:randomly tests/test_schemathesis.py
 
 # gunicorn (4 workers) on Postgres under 50 users for 2 minutes (bench/load.py).
 load: install
