@@ -122,6 +122,13 @@ class Cluster(models.Model):
         conventions = self.conventions if isinstance(self.conventions, dict) else {}
         return str(conventions.get("secret_name") or HUB_SECRET_NAME)
 
+    @property
+    def needs_inputs(self) -> bool:
+        """Whether a new hub here needs per-hub infrastructure values given at approval
+        (conventions["inputs"], learnt on import: provisioning/render/inputs.py)."""
+        conventions = self.conventions if isinstance(self.conventions, dict) else {}
+        return bool(conventions.get("inputs"))
+
 
 class Offering(models.Model):
     """A tier a community can choose: what it gets, where it may run, what it costs."""

@@ -11,6 +11,7 @@ the deployment state changes all call these, so every rule holds at every door.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from portal.text import UNSTORABLE_MESSAGE, unstorable
 from provisioning import announce, revisions
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
+from provisioning.render.inputs import check_inputs
 
 MAX_REASON = HubRevision._meta.get_field("reason").max_length or 200
 
@@ -99,13 +101,24 @@ def _deploy(
 
 
 @transaction.atomic
-def create_hub(request: HubRequest, checked: Checked, *, by: Any, deploy: bool = True) -> Hub:
+def create_hub(
+    request: HubRequest,
+    checked: Checked,
+    *,
+    by: Any,
+    deploy: bool = True,
+    inputs: Mapping[str, Any] | None = None,
+) -> Hub:
     """The hub an approved request asked for: its community, revision r1 and first deployment.
 
     (Called by hubs.actions.approve_request through hubs/seams.py.) With
     `deploy=False` the hub stays provisioning with r1 recorded and nothing
     queued: an event hub, whose schedule deploys it ahead of its start.
+    `inputs` are the per-hub infrastructure values the cluster asks for
+    (provisioning/render/inputs.py): each missing or invalid one is refused,
+    naming its key and why the cluster needs it, before anything is written.
     """
+    given = check_inputs(checked.cluster.conventions, inputs)
     spec = checked.spec
     community = Community.objects.create(
         name=spec.community.name,
@@ -123,7 +136,7 @@ def create_hub(request: HubRequest, checked: Checked, *, by: Any, deploy: bool =
     audit.record(by, hub, "hub.created", to_state=hub.state, after=hub.spec)
     admins.add_requester(hub, request.requester)  # the hub's first portal admin
     revision = revisions.create_revision(
-        hub, checked, author=by or request.requester, reason="initial"
+        hub, checked, author=by or request.requester, reason="initial", inputs=given
     )
     announce.hub_created(hub)
     if deploy:
