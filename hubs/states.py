@@ -58,6 +58,8 @@ REQUEST_FINAL = frozenset({RequestState.APPROVED, RequestState.REJECTED, Request
 
 class HubState(models.TextChoices):
     PROVISIONING = "provisioning", "Provisioning"
+    # Deployed, but its login needs secrets only the operators can add (an encrypted file).
+    AWAITING_CREDENTIALS = "awaiting_credentials", "Waiting for credentials"
     ACTIVE = "active", "Active"
     UPDATING = "updating", "Updating"
     DECOMMISSIONING = "decommissioning", "Decommissioning"
@@ -68,10 +70,26 @@ class HubState(models.TextChoices):
 HUB_TRANSITIONS: dict[str, frozenset[str]] = {
     # ...or decommissioned at once: an event hub cancelled before its schedule deployed it.
     HubState.PROVISIONING: frozenset(
-        {HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING, HubState.DECOMMISSIONED}
+        {
+            HubState.ACTIVE,
+            HubState.AWAITING_CREDENTIALS,
+            HubState.FAILED,
+            HubState.DECOMMISSIONING,
+            HubState.DECOMMISSIONED,
+        }
+    ),
+    HubState.AWAITING_CREDENTIALS: frozenset(
+        {HubState.ACTIVE, HubState.UPDATING, HubState.DECOMMISSIONING}
     ),
     HubState.ACTIVE: frozenset({HubState.UPDATING, HubState.DECOMMISSIONING}),
-    HubState.UPDATING: frozenset({HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING}),
+    HubState.UPDATING: frozenset(
+        {
+            HubState.ACTIVE,
+            HubState.AWAITING_CREDENTIALS,
+            HubState.FAILED,
+            HubState.DECOMMISSIONING,
+        }
+    ),
     # A failed hub can be retried (a new deployment moves it back on) or removed.
     HubState.FAILED: frozenset(
         {HubState.PROVISIONING, HubState.UPDATING, HubState.DECOMMISSIONING}
@@ -82,7 +100,15 @@ HUB_TRANSITIONS: dict[str, frozenset[str]] = {
 # A hub in one of these states is waiting for a deployment to finish.
 HUB_BUSY = frozenset({HubState.PROVISIONING, HubState.UPDATING, HubState.DECOMMISSIONING})
 # A hub in one of these states has (or is getting) a running deployment.
-HUB_LIVE = frozenset({HubState.PROVISIONING, HubState.ACTIVE, HubState.UPDATING, HubState.FAILED})
+HUB_LIVE = frozenset(
+    {
+        HubState.PROVISIONING,
+        HubState.AWAITING_CREDENTIALS,
+        HubState.ACTIVE,
+        HubState.UPDATING,
+        HubState.FAILED,
+    }
+)
 
 
 class DeploymentState(models.TextChoices):

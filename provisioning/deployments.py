@@ -19,9 +19,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from hubs import transitions
+from hubs.spec import SpecError
 from hubs.states import DeploymentState, IllegalTransition
 from portal.commit import after_commit
 from provisioning import announce, lifecycle
+from provisioning.deploy.backends import get_backend
+from provisioning.deploy.errors import DeployError
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
 
@@ -181,6 +184,38 @@ def schedule_retry(
         step="retry",
         level="warning",
     )
+
+
+def note_merged_credentials(deployment: Deployment) -> bool:
+    """A merged pull request that carried the hub's pending secret file marks it added;
+    True if it did. (The webhook and the poller ask before marking the merge.)
+
+    Asks the forge for the pull request's files; if it cannot answer, the
+    credentials stay pending for an operator to mark.
+    """
+    pending = lifecycle.pending_credentials(deployment.hub_id)
+    if not pending or deployment.backend != Deployment.Backend.GITOPS:
+        return False
+    backend = get_backend(deployment.backend)
+    try:
+        files = backend.merged_files(deployment)  # type: ignore[attr-defined]
+    except DeployError as exc:
+        deployment.add_log(
+            f"Could not read the pull request's files ({exc.message}); an operator marks "
+            "the credentials added.",
+            step="credentials",
+            level="warning",
+        )
+        return False
+    if not files or not all(row.path in files for row in pending):
+        return False
+    where = f"pull request #{deployment.pr_number}" if deployment.pr_number else "the merge"
+    try:
+        lifecycle.mark_credentials_added(deployment.hub, by=None, note=f"added in {where}")
+    except SpecError:
+        return False  # marked meanwhile (an operator, or the poller racing the webhook)
+    deployment.add_log(f"The hub's secret file came with {where}.", step="credentials")
+    return True
 
 
 def closed_message(deployment: Deployment) -> str:

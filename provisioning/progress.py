@@ -121,12 +121,42 @@ def steps(
     entries: Iterable[DeploymentLogEntry] = (),
     *,
     first: dict[str, dt.datetime] | None = None,
+    credentials: Any = None,
 ) -> list[Step]:
     """The deployment's steps, each done (with its time), current, failed or still to come.
 
     From its log `entries`, or from `first` (first_times()) and the latest of `entries`.
+    `credentials`: the hub's PendingCredentials row for this deployment, if its login
+    needs a secret file only the operators can add (a last step after the merge).
     """
     entries = list(entries)
+    out = _steps(deployment, entries, first)
+    if credentials is not None and deployment.action == Deployment.Action.APPLY:
+        out.append(_credentials_step(deployment, first or {}, credentials))
+    return out
+
+
+def _credentials_step(
+    deployment: Deployment, first: dict[str, dt.datetime], credentials: Any
+) -> Step:
+    """The operators' step after a merge: the hub's encrypted secret file (PendingCredentials)."""
+    label = "Login secrets added by the operators"
+    added = first.get("credentials_added")
+    if credentials.done_at is not None:
+        return Step(
+            "credentials", label, "done", added or credentials.done_at, credentials.done_note
+        )
+    note = f"the operators add {', '.join(credentials.keys)} to {credentials.path}"
+    if deployment.state == DeploymentState.SUCCEEDED:
+        return Step("credentials", label, "current", None, note)
+    return Step("credentials", label, "pending", None, note)
+
+
+def _steps(
+    deployment: Deployment,
+    entries: list[DeploymentLogEntry],
+    first: dict[str, dt.datetime] | None,
+) -> list[Step]:
     if first is None:
         first = {}
         for entry in entries:

@@ -183,6 +183,7 @@ def poll_pull_requests() -> int:
             continue
         try:
             if state == "merged":
+                deployments.note_merged_credentials(deployment)
                 deployments.mark_succeeded(deployment, comment="Merged (found by polling).")
                 finished += 1
             elif state == "closed":

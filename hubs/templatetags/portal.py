@@ -19,6 +19,7 @@ BADGES = {
     "rejected": "text-bg-danger",
     "withdrawn": "text-bg-secondary",
     "provisioning": "text-bg-info",
+    "awaiting_credentials": "text-bg-warning",
     "active": "text-bg-success",
     "updating": "text-bg-info",
     "decommissioning": "text-bg-info",
@@ -31,7 +32,8 @@ BADGES = {
     "superseded": "text-bg-secondary",
 }
 LABELS = {"submitted": "Waiting for review", "changes_requested": "Changes requested",
-          "awaiting_merge": "Awaiting merge"}  # fmt: skip
+          "awaiting_merge": "Awaiting merge",
+          "awaiting_credentials": "Waiting for credentials"}  # fmt: skip
 
 
 @register.simple_tag

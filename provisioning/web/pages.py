@@ -116,6 +116,27 @@ def hub_secrets(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     return render(request, "hubs/hub_secrets.html", {"hub": hub, "form": form, "stored": stored})
 
 
+@login_required
+@require_POST
+def hub_credentials(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Operators say the hub's encrypted secret file is in (as POST …/credentials/ does)."""
+    hub = visible_hub(request.user, cluster, name)
+    if not permissions.can_mark_credentials(request.user):
+        raise PermissionDenied("Only operators mark a hub's credentials added.")
+    note = request.POST.get("note", "").strip()
+    try:
+        lifecycle.mark_credentials_added(hub, by=request.user, note=note)
+    except SpecError as exc:
+        for line in exc.lines():
+            messages.error(request, line)
+    else:
+        hub.refresh_from_db()
+        messages.success(
+            request, f"Credentials marked added; the hub is {hub.get_state_display().lower()}."
+        )
+    return redirect(hub)
+
+
 # --- operators -------------------------------------------------------------------------
 
 

@@ -61,6 +61,7 @@ def _finish(target: DeployTarget, branch: str, merged: bool, number: int | None)
     for deployment in waiting:
         try:
             if merged:
+                deployments.note_merged_credentials(deployment)
                 deployments.mark_succeeded(deployment, comment="Merged (webhook).")
             else:
                 deployments.mark_failed(deployment, deployments.closed_message(deployment))

@@ -104,6 +104,25 @@ class GitLab(Forge):
         request = _call("Reading the merge request", lambda: self.project.mergerequests.get(number))
         return self._pull(request)
 
+    def changed_files(self, number: int) -> list[str]:
+        def files() -> list[str]:
+            changes = self.project.mergerequests.get(number).changes()
+            found: list[str] = []
+            for change in changes.get("changes") or []:
+                for key in ("old_path", "new_path"):
+                    path = str(change.get(key) or "")
+                    if path and path not in found:
+                        found.append(path)
+            return found
+
+        return _call("Listing the merge request's files", files)
+
+    def close(self, number: int, *, comment: str) -> None:
+        request = _call("Reading the merge request", lambda: self.project.mergerequests.get(number))
+        _call("Commenting on the merge request", lambda: request.notes.create({"body": comment}))
+        request.state_event = "close"
+        _call("Closing the merge request", request.save)
+
     @staticmethod
     def _pull(request: Any) -> PullRequest:
         state = {"opened": "open", "merged": "merged"}.get(request.state, "closed")
