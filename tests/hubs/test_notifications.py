@@ -80,6 +80,10 @@ def test_hub_admins_hear_when_their_hub_is_live_and_how_to_log_in(
     assert claimed is not None
     with capture(execute=True):
         deployments.mark_succeeded(claimed)
+    # A GitOps hub logging in with GitHub waits for its OAuth client (#12 item 5).
+    assert to("alice@example.org") == []
+    with capture(execute=True):
+        lifecycle.mark_credentials_added(hub, by=None)
 
     [message] = to("alice@example.org")
     assert "is live" in message.subject
