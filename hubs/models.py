@@ -104,6 +104,16 @@ class Cluster(models.Model):
         default="https://{domain}",
         help_text="Where the portal reaches a hub to check its health; {domain}, {hub}.",
     )
+    # gitops mode: "active" means deployed, so where the portal can reach the cluster's
+    # hubs it waits after the merge until /hub/health answers (provisioning/deployments.py).
+    health_url_template = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=(
+            "GitOps clusters: after a merge, a hub is active only once <this>/hub/health "
+            "answers 200; {domain}, {hub}, e.g. https://{domain}. Empty: active at the merge."
+        ),
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
 

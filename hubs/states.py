@@ -115,6 +115,8 @@ class DeploymentState(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     AWAITING_MERGE = "awaiting_merge", "Awaiting merge"
+    # Merged; the cluster's deploy pipeline runs it until the hub answers /hub/health.
+    AWAITING_HEALTH = "awaiting_health", "Waiting for the hub to answer"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     SUPERSEDED = "superseded", "Superseded"
@@ -141,6 +143,7 @@ DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     DeploymentState.AWAITING_MERGE: frozenset(
         {
+            DeploymentState.AWAITING_HEALTH,
             DeploymentState.SUCCEEDED,
             DeploymentState.FAILED,
             DeploymentState.SUPERSEDED,
@@ -148,13 +151,21 @@ DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
             DeploymentState.RUNNING,
         }
     ),
+    DeploymentState.AWAITING_HEALTH: frozenset(
+        {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.SUPERSEDED}
+    ),
     DeploymentState.SUCCEEDED: frozenset(),
     # a failed deployment may be retried by staff
     DeploymentState.FAILED: frozenset({DeploymentState.QUEUED}),
     DeploymentState.SUPERSEDED: frozenset(),
 }
 DEPLOYMENT_ACTIVE = frozenset(
-    {DeploymentState.QUEUED, DeploymentState.RUNNING, DeploymentState.AWAITING_MERGE}
+    {
+        DeploymentState.QUEUED,
+        DeploymentState.RUNNING,
+        DeploymentState.AWAITING_MERGE,
+        DeploymentState.AWAITING_HEALTH,
+    }
 )
 DEPLOYMENT_FINAL = frozenset(
     {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.SUPERSEDED}

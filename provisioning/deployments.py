@@ -23,6 +23,7 @@ from hubs.spec import SpecError
 from hubs.states import DeploymentState, IllegalTransition
 from portal.commit import after_commit
 from provisioning import announce, lifecycle
+from provisioning.deploy import health
 from provisioning.deploy.backends import get_backend
 from provisioning.deploy.errors import DeployError
 from provisioning.models import Deployment
@@ -130,6 +131,114 @@ def mark_succeeded(
     lifecycle.deployment_finished(
         deployment, succeeded=True, by=by, comment=f"deployment {deployment.pk} succeeded"
     )
+
+
+def health_url_for(deployment: Deployment) -> str:
+    """Where a GitOps hub must answer before its applied change counts as deployed ("" if
+    its cluster names no such place, or the deployment removes the hub)."""
+    cluster = deployment.hub.cluster
+    template = cluster.health_url_template
+    if (
+        not template
+        or deployment.backend != Deployment.Backend.GITOPS
+        or deployment.action != Deployment.Action.APPLY
+    ):
+        return ""
+    return health.health_url(template, domain=deployment.hub.domain, hub=deployment.hub.name)
+
+
+@transaction.atomic
+def mark_merged(deployment: Deployment, *, by: Any = None, comment: str = "") -> None:
+    """The pull request merged (webhook or poll): deployed now, or once the hub answers.
+
+    Where the hub's cluster names a health URL, the deployment waits for
+    /hub/health (`check_health`, from beat's poll); else it succeeded.
+    """
+    url = health_url_for(deployment)
+    if not url:
+        mark_succeeded(deployment, by=by, comment=comment)
+        return
+    transitions.move(
+        deployment,
+        DeploymentState.AWAITING_HEALTH,
+        by=by,
+        comment=comment,
+        heartbeat_at=timezone.now(),
+    )
+    deployment.add_log(
+        f"{comment or 'Merged.'} Waiting for {url} to answer while the repository's "
+        "pipeline deploys it.",
+        step="merged",
+    )
+
+
+def check_health(deployment: Deployment, *, now: dt.datetime | None = None) -> str:
+    """A merged deployment whose hub must answer: "succeeded" once it does, "failed" past
+    PORTAL_GITOPS_HEALTH_TIMEOUT after the merge, else "waiting"."""
+    url = health_url_for(deployment)
+    ok, why = health.answers(url) if url else (True, "")
+    if ok:
+        mark_succeeded(deployment, comment=f"{url or 'The hub'} answered 200: deployed.")
+        return "succeeded"
+    merged_at = (
+        deployment.log.filter(step="merged")
+        .order_by("pk")
+        .values_list("created_at", flat=True)
+        .first()
+        or deployment.created_at
+    )
+    waited = ((now or timezone.now()) - merged_at).total_seconds()
+    if waited < settings.PORTAL_GITOPS_HEALTH_TIMEOUT:
+        return "waiting"
+    minutes = settings.PORTAL_GITOPS_HEALTH_TIMEOUT / 60
+    mark_failed(
+        deployment,
+        f"Merged, but {url} did not answer 200 within {minutes:.0f} minutes ({why}). Check the "
+        "repository's deploy pipeline, then retry the deployment.",
+    )
+    return "failed"
+
+
+def close_replaced(deployment: Deployment) -> int:
+    """A newer revision's pull request is open: older ones of the hub still waiting for a
+    merge are closed on the forge (with a comment linking the new one) and superseded."""
+    older = Deployment.objects.filter(
+        hub_id=deployment.hub_id,
+        state=DeploymentState.AWAITING_MERGE,
+        action=Deployment.Action.APPLY,
+        revision__number__lt=deployment.revision.number,
+    ).exclude(pk=deployment.pk)
+    backend = get_backend(deployment.backend)
+    closed = 0
+    for old in older.select_related("hub__cluster__deploy_target", "revision"):
+        link = deployment.pr_url or deployment.branch
+        comment = (
+            f"Replaced by r{deployment.revision.number} of this hub: {link}. "
+            "Closed by the Hub Portal; merge the newer one instead."
+        )
+        if old.pr_number and old.pr_number != deployment.pr_number:
+            try:
+                backend.close_pull_request(old, comment)  # type: ignore[attr-defined]
+            except DeployError as exc:
+                old.add_log(
+                    f"Could not close pull request #{old.pr_number} ({exc.message}); close it "
+                    "by hand.",
+                    step="superseded",
+                    level="warning",
+                )
+        try:
+            with transaction.atomic():
+                transitions.move(
+                    old,
+                    DeploymentState.SUPERSEDED,
+                    comment=f"replaced by deployment {deployment.pk}",
+                    finished_at=timezone.now(),
+                )
+        except IllegalTransition:
+            continue  # merged or closed meanwhile
+        old.add_log(f"Superseded: {comment}", step="superseded")
+        closed += 1
+    return closed
 
 
 @transaction.atomic

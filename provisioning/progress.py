@@ -90,23 +90,27 @@ def plan(deployment: Deployment) -> list[_Plan]:
         return steps
     steps.append(_Plan("committed", "Committed", ("commit", "push")))
     done = "Removed" if remove else "Deployed"
+    # Where the cluster says where its hubs answer, "deployed" waits for /hub/health.
+    health = not remove and bool(deployment.hub.cluster.health_url_template)
     if policy == "direct":
         steps.append(_Plan("deployed", done, ("succeeded",)))
     elif policy == "push":
         steps += [
             _Plan("pushed", "Branch pushed", ("awaiting_merge",)),
-            _Plan("merged", "Merged by hand", ("succeeded",)),
+            _Plan("merged", "Merged by hand", ("merged", "succeeded")),
         ]
     else:
         steps += [
             _Plan("pull_request", "Pull request opened", ("pull_request", "awaiting_merge")),
             _Plan(
                 "merged",
-                f"Merged ({done.lower()})",
-                ("succeeded",),
+                "Merged" if health else f"Merged ({done.lower()})",
+                ("merged", "succeeded"),
                 "the repository's deploy pipeline applies merged changes",
             ),
         ]
+    if health and policy != "direct":
+        steps.append(_Plan("answering", "Hub answering (/hub/health)", ("succeeded",)))
     return steps
 
 

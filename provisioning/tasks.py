@@ -157,6 +157,10 @@ def _run(task: Any, deployment: Deployment) -> str:
         deployments.mark_succeeded(deployment, outcome.fields, attempt=attempt)
         return "succeeded"
     deployments.mark_awaiting_merge(deployment, outcome.fields, attempt=attempt)
+    deployment.refresh_from_db()
+    if deployment.pr_number:
+        # One open pull request per hub: a newer revision's replaces the older ones.
+        deployments.close_replaced(deployment)
     return "awaiting_merge"
 
 
@@ -184,13 +188,23 @@ def poll_pull_requests() -> int:
         try:
             if state == "merged":
                 deployments.note_merged_credentials(deployment)
-                deployments.mark_succeeded(deployment, comment="Merged (found by polling).")
+                deployments.mark_merged(deployment, comment="Merged (found by polling).")
                 finished += 1
             elif state == "closed":
                 deployments.mark_failed(deployment, deployments.closed_message(deployment))
                 finished += 1
         except IllegalTransition:
             continue  # a webhook got there first
+    # Merged GitOps changes whose hub must answer /hub/health before it counts as deployed.
+    merged = Deployment.objects.filter(state=DeploymentState.AWAITING_HEALTH).select_related(
+        "hub__cluster", "revision"
+    )
+    for deployment in merged[: settings.PORTAL_POLL_BATCH]:
+        try:
+            if deployments.check_health(deployment) != "waiting":
+                finished += 1
+        except IllegalTransition:
+            continue
     return finished
 
 

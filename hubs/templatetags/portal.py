@@ -28,11 +28,12 @@ BADGES = {
     "queued": "text-bg-light border",
     "running": "text-bg-info",
     "awaiting_merge": "text-bg-warning",
+    "awaiting_health": "text-bg-info",
     "succeeded": "text-bg-success",
     "superseded": "text-bg-secondary",
 }
 LABELS = {"submitted": "Waiting for review", "changes_requested": "Changes requested",
-          "awaiting_merge": "Awaiting merge",
+          "awaiting_merge": "Awaiting merge", "awaiting_health": "Waiting for the hub to answer",
           "awaiting_credentials": "Waiting for credentials"}  # fmt: skip
 
 

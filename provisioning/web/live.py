@@ -37,7 +37,10 @@ POLL_WAITING = 10
 
 def poll_every(hub_state: str, deployment: Deployment | None) -> int:
     """Seconds between polls of a status fragment; 0 when nothing is in progress."""
-    if deployment is not None and deployment.state == DeploymentState.AWAITING_MERGE:
+    if deployment is not None and deployment.state in (
+        DeploymentState.AWAITING_MERGE,
+        DeploymentState.AWAITING_HEALTH,
+    ):
         return POLL_WAITING
     if (deployment is not None and deployment.state in DEPLOYMENT_ACTIVE) or hub_state in HUB_BUSY:
         return POLL_RUNNING

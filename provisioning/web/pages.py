@@ -155,7 +155,7 @@ def operations(request: HttpRequest) -> HttpResponse:
         .order_by("-finished_at", "-pk")[:20]
     )
     active = (
-        Deployment.objects.filter(state__in=("queued", "running", "awaiting_merge"))
+        Deployment.objects.filter(state__in=DEPLOYMENT_ACTIVE)
         .select_related("hub__cluster", "revision")
         .order_by("created_at", "pk")[:50]
     )

@@ -62,7 +62,7 @@ def _finish(target: DeployTarget, branch: str, merged: bool, number: int | None)
         try:
             if merged:
                 deployments.note_merged_credentials(deployment)
-                deployments.mark_succeeded(deployment, comment="Merged (webhook).")
+                deployments.mark_merged(deployment, comment="Merged (webhook).")
             else:
                 deployments.mark_failed(deployment, deployments.closed_message(deployment))
             moved += 1

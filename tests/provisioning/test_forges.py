@@ -140,6 +140,7 @@ class FakeGitHub:
         pull = {
             "number": number,
             "url": url,
+            "issue_url": url.replace("/pulls/", "/issues/"),
             "html_url": f"https://github.example.org/{REPO}/pull/{number}",
             "state": "open",
             "title": body["title"],

@@ -554,6 +554,12 @@ class GitOpsBackend(Backend):
             return None
         return change.forge.changed_files(deployment.pr_number)
 
+    def close_pull_request(self, deployment: Deployment, comment: str) -> None:
+        """Close the deployment's open pull request, saying why (a newer one replaces it)."""
+        change = Change(deployment, lambda *a, **k: None)
+        if change.forge is not None and deployment.pr_number:
+            change.forge.close(deployment.pr_number, comment=comment)
+
     def poll(self, deployment: Deployment, log: LogFn) -> str:
         """Where a deployment that waits for a merge stands: "open", "merged" or "closed"."""
         change = Change(deployment, log, remove=deployment.action == "decommission")

@@ -118,10 +118,13 @@ class GitLab(Forge):
         return _call("Listing the merge request's files", files)
 
     def close(self, number: int, *, comment: str) -> None:
-        request = _call("Reading the merge request", lambda: self.project.mergerequests.get(number))
+        # Lazy: the project's path, not the request's numeric project id, in every URL.
+        request = self.project.mergerequests.get(number, lazy=True)
         _call("Commenting on the merge request", lambda: request.notes.create({"body": comment}))
-        request.state_event = "close"
-        _call("Closing the merge request", request.save)
+        _call(
+            "Closing the merge request",
+            lambda: self.project.mergerequests.update(number, {"state_event": "close"}),
+        )
 
     @staticmethod
     def _pull(request: Any) -> PullRequest:
