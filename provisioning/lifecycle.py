@@ -32,6 +32,8 @@ from provisioning.models import Deployment, PendingCredentials
 from provisioning.queue import enqueue
 from provisioning.render import credentials
 from provisioning.render.inputs import check_inputs
+from provisioning.render.renderer import Rendered, cluster_values
+from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
 
 MAX_REASON = HubRevision._meta.get_field("reason").max_length or 200
 
@@ -327,6 +329,88 @@ def rollback_hub(hub: Hub, to_revision_number: int, *, by: Any) -> Deployment:
     reason = f"rollback to r{old.number}"
     deployment = _deploy(hub, by=by, reason=reason, spec=old.spec, files=old.files)
     audit.record(by, hub, "hub.rollback", comment=reason, after={"revision": old.number})
+    return deployment
+
+
+# --- drift: the repository edited by hand (provisioning/fleet/drift.py) ------------------
+
+
+def _drifted(hub: Hub) -> tuple[Hub, HubRevision, dict[str, Any]]:
+    hub = Hub.objects.select_for_update(of=("self",)).select_related("cluster").get(pk=hub.pk)
+    current = HubRevision.objects.filter(hub=hub, number=hub.current_revision).first()
+    repository = (hub.drift or {}).get("repository") if isinstance(hub.drift, dict) else None
+    if current is None or not hub.drift or not isinstance(repository, dict):
+        raise SpecError({"": ["the repository matches this hub's revision; nothing to resolve"]})
+    return hub, current, repository
+
+
+@transaction.atomic
+def adopt_repository(hub: Hub, *, by: Any) -> Deployment:
+    """Take the repository's hand-edited version of a drifted hub as its next revision.
+
+    The files are checked as the deployer builds them first; a file the
+    repository no longer has (or its cluster.yaml entry) cannot be adopted:
+    re-push the portal's version instead. The spec stays the portal's: a later
+    change renders from it again (its preview shows what that would undo).
+    """
+    hub, current, repository = _drifted(hub)
+    recorded = Rendered.from_json(current.files)
+    found = repository.get("files")
+    files: dict[str, Any] = found if isinstance(found, dict) else {}
+    entry = repository.get("entry")
+    missing = [path.rsplit("/", 1)[-1] for path, text in files.items() if not isinstance(text, str)]
+    if recorded.cluster_entry is not None and not isinstance(entry, dict):
+        missing.append("its cluster.yaml entry")
+    if missing or not files:
+        raise SpecError(
+            {
+                "": [
+                    f"the repository no longer has {', '.join(missing) or 'its files'} (or it is "
+                    "too large to keep); re-push the portal's version instead"
+                ]
+            }
+        )
+    rendered = Rendered(layout=recorded.layout, files=dict(files), cluster_entry=entry)
+    try:
+        validate_rendered(rendered, cluster=cluster_values(hub.cluster))
+    except ConfigError as exc:
+        raise SpecError(
+            {
+                "": [
+                    f"the repository's version does not pass the deployer's checks ({line})"
+                    for line in exc.lines()
+                ]
+            }
+        ) from exc
+    except UpstreamMissing as exc:
+        raise SpecError({"": [f"the repository's version cannot be checked: {exc}"]}) from exc
+    summary = str(hub.drift.get("summary") or "edited by hand")
+    deployment = _deploy(
+        hub,
+        by=by,
+        reason=f"adopted the repository's version ({summary})"[:MAX_REASON],
+        spec=current.spec,
+        files=rendered.to_json(),
+    )
+    Hub.objects.filter(pk=hub.pk).update(drift={})
+    audit.record(by, hub, "hub.drift_adopted", comment=summary)
+    return deployment
+
+
+@transaction.atomic
+def repush_hub(hub: Hub, *, by: Any) -> Deployment:
+    """Write the portal's current revision over a drifted hub's hand edits, as a new revision."""
+    hub, current, _ = _drifted(hub)
+    summary = str(hub.drift.get("summary") or "edited by hand")
+    deployment = _deploy(
+        hub,
+        by=by,
+        reason=f"re-pushed r{current.number} over the repository's edits"[:MAX_REASON],
+        spec=current.spec,
+        files=current.files,
+    )
+    Hub.objects.filter(pk=hub.pk).update(drift={})
+    audit.record(by, hub, "hub.drift_repushed", comment=summary)
     return deployment
 
 

@@ -25,6 +25,7 @@ from hubs.permissions import (
     can_decommission_hub,
     can_manage_hub,
     can_mark_credentials,
+    can_resolve_drift,
     can_retry_deployment,
     visible_hubs,
 )
@@ -32,6 +33,7 @@ from hubs.spec import patched
 from portal.api import JSONBodyParser
 from provisioning import lifecycle, preview
 from provisioning.models import Deployment, PendingCredentials
+from provisioning.web import live
 from provisioning.web.access import visible_deployment, visible_hub
 from provisioning.web.serializers import (
     CHANGE_NEEDS_REVIEW,
@@ -40,6 +42,8 @@ from provisioning.web.serializers import (
     CredentialsListSerializer,
     DecommissionBody,
     DeploymentDetailSerializer,
+    DriftBody,
+    DriftSerializer,
     HubDetailSerializer,
     HubEditBody,
     HubEditOptions,
@@ -234,6 +238,41 @@ def hub_credentials(request: Request, cluster: str, name: str) -> Response:
         lifecycle.mark_credentials_added(hub, by=request.user, note=options["note"])
         hub.refresh_from_db()
     return _credentials(hub)
+
+
+@extend_schema(methods=["GET"], responses=DriftSerializer)
+@extend_schema(methods=["POST"], request=DriftBody, responses={202: DeploymentDetailSerializer})
+@api_view(["GET", "POST"])
+@parser_classes([JSONBodyParser])
+def hub_drift(request: Request, cluster: str, name: str) -> Response:
+    """How a GitOps hub's repository differs from its revision (edited by hand), as diffs.
+
+    POST (operators) resolves it: `{"action": "adopt"}` makes the repository's
+    version the next revision (checked as the deployer builds it; 400 if it
+    fails or a file is gone), `{"action": "repush"}` writes the portal's current
+    revision over the edits as the next revision. 202 with the deployment; 400
+    when the hub has not drifted.
+    """
+    hub = visible_hub(request.user, cluster, name)
+    if request.method == "POST":
+        if not can_resolve_drift(request.user):
+            raise PermissionDenied("Only operators decide which version of a drifted hub stays.")
+        _, options = split_body(json_object(request), DriftBody, spec=False)
+        if options["action"] == "adopt":
+            deployment = lifecycle.adopt_repository(hub, by=request.user)
+        else:
+            deployment = lifecycle.repush_hub(hub, by=request.user)
+        return _accepted(request, deployment)
+    drift = hub.drift if isinstance(hub.drift, dict) else {}
+    data = {
+        "drifted": bool(drift),
+        "summary": str(drift.get("summary") or ""),
+        "differences": [str(d) for d in drift.get("differences") or []],
+        "revision": hub.current_revision,
+        "file_diffs": live.drift_diffs(hub) if drift else [],
+        "checked_at": hub.drift_checked_at,
+    }
+    return Response(DriftSerializer(data).data)
 
 
 @extend_schema(responses=DeploymentDetailSerializer)

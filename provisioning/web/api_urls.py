@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern] = [
         views.hub_credentials,
         name="api-hub-credentials",
     ),
+    path("hubs/<slug:cluster>/<slug:name>/drift/", views.hub_drift, name="api-hub-drift"),
     path("deployments/<int:pk>/", views.deployment_detail, name="api-deployment"),
     path("deployments/<int:pk>/retry/", views.deployment_retry, name="api-deployment-retry"),
 ]

@@ -24,6 +24,7 @@ from hubs.states import DEPLOYMENT_ACTIVE, HUB_BUSY, DeploymentState
 from provisioning import progress
 from provisioning.deploy.backends.gitops import show_commit
 from provisioning.models import Deployment, PendingCredentials
+from provisioning.preview import FileDiff, diff_files, flat_files
 from provisioning.web.access import visible_deployment, visible_hub
 
 # Log lines that carry a tool's own words (git's or helm's stderr, a raw error): for staff.
@@ -98,6 +99,21 @@ def deployment_view(user: Any, deployment: Deployment, *, running: Any) -> dict[
     }
 
 
+def drift_diffs(hub: Hub) -> list[FileDiff]:
+    """The changed files between the hub's revision and the repository's hand-edited version."""
+    repository = hub.drift.get("repository") if isinstance(hub.drift, dict) else None
+    current = hub.revisions.filter(number=hub.current_revision).first()
+    if not isinstance(repository, dict) or current is None:
+        return []
+    theirs = {
+        "layout": (current.files or {}).get("layout", "2i2c"),
+        "files": {p: t for p, t in (repository.get("files") or {}).items() if t is not None},
+        "cluster_entry": repository.get("entry"),
+    }
+    diffs = diff_files(flat_files(current.files), flat_files(theirs))
+    return [d for d in diffs if d.status != "unchanged"]
+
+
 def hub_context(user: Any, hub: Hub) -> dict[str, Any]:
     """Everything the hub page shows that can change, for the page and its fragment."""
     deployments = list(
@@ -123,6 +139,9 @@ def hub_context(user: Any, hub: Hub) -> dict[str, Any]:
         # Secrets only the operators can add (an encrypted file): what, where, who acts.
         "credentials": list(PendingCredentials.objects.filter(hub=hub, done_at__isnull=True)),
         "can_mark_credentials": permissions.can_mark_credentials(user),
+        # Hand edits in the repository: the diff and the two ways out (operators).
+        "drift_diffs": drift_diffs(hub) if hub.drift else [],
+        "can_resolve_drift": permissions.can_resolve_drift(user),
     }
     if latest is not None:
         context.update(deployment_view(user, latest, running=running))

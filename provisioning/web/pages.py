@@ -137,6 +137,34 @@ def hub_credentials(request: HttpRequest, cluster: str, name: str) -> HttpRespon
     return redirect(hub)
 
 
+DRIFT_ACTIONS = {
+    "adopt": (lifecycle.adopt_repository, "The repository's version is r{n}; deployment {pk}."),
+    "repush": (lifecycle.repush_hub, "The portal's version goes back as r{n}: deployment {pk}."),
+}
+
+
+@login_required
+@require_POST
+def hub_drift(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Operators resolve drift: adopt the repository's version, or re-push the portal's."""
+    hub = visible_hub(request.user, cluster, name)
+    if not permissions.can_resolve_drift(request.user):
+        raise PermissionDenied("Only operators decide which version of a drifted hub stays.")
+    chosen = DRIFT_ACTIONS.get(request.POST.get("action", ""))
+    if chosen is None:
+        messages.error(request, "Choose adopt or re-push.")
+        return redirect(hub)
+    action, done = chosen
+    try:
+        deployment = action(hub, by=request.user)
+    except (SpecError, IllegalTransition) as exc:
+        for line in exc.lines() if isinstance(exc, SpecError) else [str(exc)]:
+            messages.error(request, line)
+    else:
+        messages.success(request, done.format(n=deployment.revision.number, pk=deployment.pk))
+    return redirect(hub)
+
+
 # --- operators -------------------------------------------------------------------------
 
 

@@ -155,6 +155,31 @@ class CredentialsBody(serializers.Serializer[dict[str, Any]]):
     )
 
 
+class FileDiffSerializer(serializers.Serializer[Any]):
+    path = serializers.CharField()
+    status = serializers.ChoiceField(choices=["added", "removed", "changed", "unchanged"])
+    diff = serializers.CharField(
+        help_text="A unified diff: the portal's revision → the repository."
+    )
+
+
+class DriftSerializer(serializers.Serializer[dict[str, Any]]):
+    drifted = serializers.BooleanField()
+    summary = serializers.CharField(allow_blank=True)
+    differences = serializers.ListField(child=serializers.CharField())
+    revision = serializers.IntegerField(help_text="The portal's revision it is compared with.")
+    file_diffs = FileDiffSerializer(many=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
+class DriftBody(serializers.Serializer[dict[str, Any]]):
+    action = serializers.ChoiceField(
+        choices=["adopt", "repush"],
+        help_text="adopt: the repository's version becomes the next revision; repush: the "
+        "portal's current revision is written over the hand edits, as the next revision.",
+    )
+
+
 class HubDetailSerializer(HubSerializer):
     spec = serializers.JSONField(read_only=True)
     revision = serializers.SerializerMethodField()

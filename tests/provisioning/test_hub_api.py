@@ -330,6 +330,10 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     # only operators mark it added (#12 item 5).
     ("get", "credentials/", None, (401, 200, 404, 200, 200, 200)),
     ("post", "credentials/", {"note": "in"}, (401, 403, 404, 403, 403, 200)),
+    # Drift (#12 item 7): all who see the hub see the diff; operators resolve it (this
+    # hub has not drifted: 400).
+    ("get", "drift/", None, (401, 200, 404, 200, 200, 200)),
+    ("post", "drift/", {"action": "repush"}, (401, 403, 404, 403, 403, 400)),
 ]
 
 
