@@ -58,9 +58,7 @@ def test_it_shows_the_diff_and_the_two_actions_to_operators(
     assert "The operators decide which version stays" in theirs
 
 
-def test_it_adopts_the_repositorys_version_as_a_new_revision(
-    drifted: Hub, operator: User
-) -> None:
+def test_it_adopts_the_repositorys_version_as_a_new_revision(drifted: Hub, operator: User) -> None:
     deployment = lifecycle.adopt_repository(drifted, by=operator)
     drifted.refresh_from_db()
     assert drifted.current_revision == 2 and drifted.drift == {}
