@@ -187,6 +187,12 @@ def operations(request: HttpRequest) -> HttpResponse:
         .select_related("hub__cluster", "revision")
         .order_by("created_at", "pk")[:50]
     )
+    # GitOps hubs deployed but waiting for the operators to add their secret file.
+    waiting = (
+        Hub.objects.filter(state=HubState.AWAITING_CREDENTIALS)
+        .select_related("cluster")
+        .order_by("updated_at")[:100]
+    )
     drifted = (
         Hub.objects.exclude(drift={})
         .select_related("cluster")
@@ -201,6 +207,7 @@ def operations(request: HttpRequest) -> HttpResponse:
             "failed": failed,
             "active": active,
             "drifted": drifted,
+            "waiting": waiting,
         },
     )
 

@@ -193,3 +193,15 @@ def test_it_refuses_inputs_on_other_actions(pending: HubRequest, reviewer: User)
         format="json",
     )
     assert response.status_code == 400 and "only approve" in str(response.json())
+
+
+def test_it_previews_a_request_with_the_clusters_examples_saying_so(
+    pending: HubRequest, reviewer: User
+) -> None:
+    from provisioning.preview import preview_request
+
+    shown = preview_request(pending.spec, request=pending)
+    assert not shown.problems
+    (text,) = [t for path, t in shown.files.items() if path.endswith("bcc.values.yaml")]
+    assert 'serverIP: "10.100.254.159"' in text
+    assert any("approval asks for the real ones" in check for check in shown.checks)

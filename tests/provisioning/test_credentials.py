@@ -316,3 +316,11 @@ def test_it_marks_them_added_when_the_merged_pull_request_carried_the_file(
     assert hub.state == HubState.ACTIVE
     row = PendingCredentials.objects.get(hub=hub)
     assert row.done_note == "added in pull request #1" and row.done_by is None
+
+
+def test_it_lists_hubs_waiting_for_credentials_for_the_operators(
+    approved: Hub, operator: User
+) -> None:
+    merge(approved)
+    page = client_for(operator).get("/operations/").content.decode()
+    assert 'id="waiting-credentials"' in page and "gcp-us-central1/bcc" in page
