@@ -576,6 +576,12 @@ def note_credentials(hub: Hub, revision: HubRevision) -> PendingCredentials | No
     if not secret or not keys:
         return None
     rows = list(PendingCredentials.objects.filter(hub=hub))
+    if not rows and hub.imported and _had_secret_file(hub, secret[0], provider):
+        # Imported with its entry listing this file: it is in the repository already.
+        return PendingCredentials.objects.create(
+            hub=hub, revision=revision, provider=provider, path=secret[0], keys=keys,
+            done_at=timezone.now(), done_note="in the repository when the hub was imported",
+        )  # fmt: skip
     same = [row for row in rows if row.path == secret[0] and row.keys == keys]
     if any(row.done_at is not None for row in same):
         return None
@@ -590,6 +596,18 @@ def note_credentials(hub: Hub, revision: HubRevision) -> PendingCredentials | No
         audit.record(None, hub, "hub.credentials_needed", comment=f"{row.path}: {', '.join(keys)}")
         announce.credentials_needed(row)
     return row
+
+
+def _had_secret_file(hub: Hub, path: str, provider: str) -> bool:
+    """Whether the hub's imported revision (r1) listed `path` for the same login."""
+    first = HubRevision.objects.filter(hub=hub, number=1).first()
+    files = first.files if first is not None and isinstance(first.files, dict) else {}
+    entry = files.get("cluster_entry") if isinstance(files.get("cluster_entry"), dict) else None
+    if path not in paths.secret_files(hub.cluster.slug, entry):
+        return False
+    auth = (first.spec or {}).get("auth") if first is not None else None
+    before = str(auth.get("provider") or "") if isinstance(auth, dict) else ""
+    return before in ("", provider)
 
 
 @transaction.atomic

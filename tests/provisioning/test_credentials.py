@@ -324,3 +324,32 @@ def test_it_lists_hubs_waiting_for_credentials_for_the_operators(
     merge(approved)
     page = client_for(operator).get("/operations/").content.decode()
     assert 'id="waiting-credentials"' in page and "gcp-us-central1/bcc" in page
+
+
+def test_it_takes_an_imported_hubs_secret_file_as_there(
+    tmp_path: Path, catalog: None, lead: User
+) -> None:
+    import shutil
+
+    from provisioning.fleet.importer import import_checkout
+    from provisioning.layout.paths import CLUSTERS_DIR
+    from tests.provisioning.test_import import EXAMPLES
+
+    if not (EXAMPLES / "cloudbank" / "cluster.yaml").exists():
+        pytest.skip(f"{EXAMPLES} is missing")
+    shutil.copytree(EXAMPLES / "cloudbank", tmp_path / CLUSTERS_DIR / "cloudbank")
+    import_checkout(tmp_path)
+    hub = Hub.objects.get(name="bcc")
+    revision = HubRevision.objects.get(hub=hub, number=1)
+    entry = revision.files["cluster_entry"]
+    if not paths.secret_files("cloudbank", entry):
+        pytest.skip("bcc lists no encrypted file upstream")
+    provider = str((revision.spec.get("auth") or {}).get("provider") or "cilogon")
+    HubRevision.objects.filter(pk=revision.pk).update(
+        spec={**revision.spec, "auth": {**(revision.spec.get("auth") or {}), "provider": provider}}
+    )
+    revision.refresh_from_db()
+    row = lifecycle.note_credentials(hub, revision)
+    if row is not None:  # a login with a secret: taken as there, never pending
+        assert not row.pending and "imported" in row.done_note
+    assert not lifecycle.pending_credentials(hub.pk)
