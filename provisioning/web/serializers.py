@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from pydantic import Field, create_model
 from rest_framework import serializers
 
-from hubs.api.serializers import RequestDetailSerializer
+from hubs.api.serializers import FileDiffSerializer, RequestDetailSerializer
 from hubs.models import Hub, HubRequest, HubRevision, HubSecret
 from hubs.spec import HubSpec
 from portal.api import StrictBooleanField
@@ -155,20 +155,12 @@ class CredentialsBody(serializers.Serializer[dict[str, Any]]):
     )
 
 
-class FileDiffSerializer(serializers.Serializer[Any]):
-    path = serializers.CharField()
-    status = serializers.ChoiceField(choices=["added", "removed", "changed", "unchanged"])
-    diff = serializers.CharField(
-        help_text="A unified diff: the portal's revision → the repository."
-    )
-
-
 class DriftSerializer(serializers.Serializer[dict[str, Any]]):
     drifted = serializers.BooleanField()
     summary = serializers.CharField(allow_blank=True)
     differences = serializers.ListField(child=serializers.CharField())
     revision = serializers.IntegerField(help_text="The portal's revision it is compared with.")
-    file_diffs = FileDiffSerializer(many=True)
+    file_diffs = FileDiffSerializer(many=True, help_text="The portal's revision → the repository.")
     checked_at = serializers.DateTimeField(allow_null=True)
 
 
