@@ -136,6 +136,7 @@ DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
             # sweeper re-queueing work a lost worker left behind
             DeploymentState.QUEUED,
             DeploymentState.AWAITING_MERGE,
+            DeploymentState.AWAITING_HEALTH,  # committed straight to the base branch
             DeploymentState.SUCCEEDED,
             DeploymentState.FAILED,
             DeploymentState.SUPERSEDED,

@@ -22,7 +22,7 @@ from hubs import transitions
 from hubs.spec import SpecError
 from hubs.states import DeploymentState, IllegalTransition
 from portal.commit import after_commit
-from provisioning import announce, lifecycle
+from provisioning import announce, credentials, lifecycle
 from provisioning.deploy import health
 from provisioning.deploy.backends import get_backend
 from provisioning.deploy.errors import DeployError
@@ -148,25 +148,36 @@ def health_url_for(deployment: Deployment) -> str:
 
 
 @transaction.atomic
-def mark_merged(deployment: Deployment, *, by: Any = None, comment: str = "") -> None:
-    """The pull request merged (webhook or poll): deployed now, or once the hub answers.
+def mark_merged(
+    deployment: Deployment,
+    fields: dict[str, object] | None = None,
+    *,
+    by: Any = None,
+    comment: str = "",
+    attempt: int | None = None,
+) -> None:
+    """The change is on the base branch (a merge seen by the webhook or the poller, or a
+    direct commit): deployed now, or once the hub answers.
 
     Where the hub's cluster names a health URL, the deployment waits for
     /hub/health (`check_health`, from beat's poll); else it succeeded.
     """
     url = health_url_for(deployment)
     if not url:
-        mark_succeeded(deployment, by=by, comment=comment)
+        mark_succeeded(deployment, fields, by=by, comment=comment, attempt=attempt)
         return
     transitions.move(
         deployment,
         DeploymentState.AWAITING_HEALTH,
+        where=_fence(attempt),
         by=by,
         comment=comment,
         heartbeat_at=timezone.now(),
+        error="",
+        **_outcome_fields(fields),
     )
     deployment.add_log(
-        f"{comment or 'Merged.'} Waiting for {url} to answer while the repository's "
+        f"{comment or 'On the base branch.'} Waiting for {url} to answer while the repository's "
         "pipeline deploys it.",
         step="merged",
     )
@@ -302,7 +313,7 @@ def note_merged_credentials(deployment: Deployment) -> bool:
     Asks the forge for the pull request's files; if it cannot answer, the
     credentials stay pending for an operator to mark.
     """
-    pending = lifecycle.pending_credentials(deployment.hub_id)
+    pending = credentials.pending_credentials(deployment.hub_id)
     if not pending or deployment.backend != Deployment.Backend.GITOPS:
         return False
     backend = get_backend(deployment.backend)
@@ -320,7 +331,7 @@ def note_merged_credentials(deployment: Deployment) -> bool:
         return False
     where = f"pull request #{deployment.pr_number}" if deployment.pr_number else "the merge"
     try:
-        lifecycle.mark_credentials_added(deployment.hub, by=None, note=f"added in {where}")
+        credentials.mark_credentials_added(deployment.hub, by=None, note=f"added in {where}")
     except SpecError:
         return False  # marked meanwhile (an operator, or the poller racing the webhook)
     deployment.add_log(f"The hub's secret file came with {where}.", step="credentials")

@@ -92,7 +92,9 @@ def plan(deployment: Deployment) -> list[_Plan]:
     done = "Removed" if remove else "Deployed"
     # Where the cluster says where its hubs answer, "deployed" waits for /hub/health.
     health = not remove and bool(deployment.hub.cluster.health_url_template)
-    if policy == "direct":
+    if policy == "direct" and health:
+        steps.append(_Plan("deployed", "Committed to the base branch", ("merged", "succeeded")))
+    elif policy == "direct":
         steps.append(_Plan("deployed", done, ("succeeded",)))
     elif policy == "push":
         steps += [
@@ -109,7 +111,7 @@ def plan(deployment: Deployment) -> list[_Plan]:
                 "the repository's deploy pipeline applies merged changes",
             ),
         ]
-    if health and policy != "direct":
+    if health:
         steps.append(_Plan("answering", "Hub answering (/hub/health)", ("succeeded",)))
     return steps
 

@@ -154,8 +154,10 @@ def _run(task: Any, deployment: Deployment) -> str:
         )
         return "failed"
     if outcome.done:
-        deployments.mark_succeeded(deployment, outcome.fields, attempt=attempt)
-        return "succeeded"
+        # A direct commit: on the base branch now (deployed, or once the hub answers).
+        deployments.mark_merged(deployment, outcome.fields, attempt=attempt)
+        deployment.refresh_from_db()
+        return str(deployment.state)
     deployments.mark_awaiting_merge(deployment, outcome.fields, attempt=attempt)
     deployment.refresh_from_db()
     if deployment.pr_number:

@@ -31,7 +31,7 @@ from hubs.permissions import (
 )
 from hubs.spec import patched
 from portal.api import JSONBodyParser
-from provisioning import lifecycle, preview
+from provisioning import credentials, lifecycle, preview
 from provisioning.models import Deployment, PendingCredentials
 from provisioning.web import live
 from provisioning.web.access import visible_deployment, visible_hub
@@ -235,7 +235,7 @@ def hub_credentials(request: Request, cluster: str, name: str) -> Response:
         if not can_mark_credentials(request.user):
             raise PermissionDenied("Only operators mark a hub's credentials added.")
         _, options = split_body(json_object(request), CredentialsBody, spec=False)
-        lifecycle.mark_credentials_added(hub, by=request.user, note=options["note"])
+        credentials.mark_credentials_added(hub, by=request.user, note=options["note"])
         hub.refresh_from_db()
     return _credentials(hub)
 

@@ -23,7 +23,7 @@ from hubs.spec import SpecError
 from hubs.states import DEPLOYMENT_ACTIVE, HubState, IllegalTransition
 from hubs.validation import validate_spec
 from hubs.views import filters_query
-from provisioning import lifecycle
+from provisioning import credentials, lifecycle
 from provisioning.models import Deployment
 from provisioning.render.renderer import context_for
 from provisioning.render.renderer import render as render_files
@@ -125,7 +125,7 @@ def hub_credentials(request: HttpRequest, cluster: str, name: str) -> HttpRespon
         raise PermissionDenied("Only operators mark a hub's credentials added.")
     note = request.POST.get("note", "").strip()
     try:
-        lifecycle.mark_credentials_added(hub, by=request.user, note=note)
+        credentials.mark_credentials_added(hub, by=request.user, note=note)
     except SpecError as exc:
         for line in exc.lines():
             messages.error(request, line)

@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 from hubs import actions
 from hubs.models import AuditEvent, Cluster, Hub, HubRevision
 from hubs.states import DeploymentState, HubState
-from provisioning import deployments, lifecycle
+from provisioning import credentials, deployments, lifecycle
 from provisioning.layout import paths
 from provisioning.models import Deployment, PendingCredentials
 from provisioning.render.credentials import needed_keys
@@ -122,7 +122,7 @@ def test_it_never_shows_a_merged_hub_active_while_its_credentials_are_missing(
 
 def test_it_becomes_active_once_an_operator_marks_them_added(approved: Hub, operator: User) -> None:
     merge(approved)
-    lifecycle.mark_credentials_added(approved, by=operator, note="sops file in #12")
+    credentials.mark_credentials_added(approved, by=operator, note="sops file in #12")
     approved.refresh_from_db()
     assert approved.state == HubState.ACTIVE
     row = PendingCredentials.objects.get(hub=approved)
@@ -132,7 +132,7 @@ def test_it_becomes_active_once_an_operator_marks_them_added(approved: Hub, oper
 def test_it_goes_straight_to_active_when_marked_before_the_merge(
     approved: Hub, operator: User
 ) -> None:
-    lifecycle.mark_credentials_added(approved, by=operator)
+    credentials.mark_credentials_added(approved, by=operator)
     merge(approved)
     assert approved.state == HubState.ACTIVE
 
@@ -141,11 +141,11 @@ def test_it_refuses_to_mark_twice_or_with_a_bad_note(approved: Hub, operator: Us
     from hubs.spec import SpecError
 
     with pytest.raises(SpecError) as info:
-        lifecycle.mark_credentials_added(approved, by=operator, note="two\nlines")
+        credentials.mark_credentials_added(approved, by=operator, note="two\nlines")
     assert "note" in info.value.errors
-    lifecycle.mark_credentials_added(approved, by=operator)
+    credentials.mark_credentials_added(approved, by=operator)
     with pytest.raises(SpecError):
-        lifecycle.mark_credentials_added(approved, by=operator)
+        credentials.mark_credentials_added(approved, by=operator)
 
 
 def test_it_becomes_active_at_once_when_nothing_is_pending(approved: Hub) -> None:
@@ -163,7 +163,7 @@ def test_it_keeps_added_credentials_through_a_change_and_asks_again_for_another_
     approved: Hub, operator: User, lead: User
 ) -> None:
     merge(approved)
-    lifecycle.mark_credentials_added(approved, by=operator)
+    credentials.mark_credentials_added(approved, by=operator)
     approved.refresh_from_db()
     lifecycle.update_hub(approved, github_spec(expected_users=41), by=lead)
     assert not PendingCredentials.objects.filter(hub=approved, done_at__isnull=True).exists()
@@ -185,7 +185,7 @@ def test_it_shows_the_step_in_the_deployments_step_list(approved: Hub, operator:
     step = view["steps"][-1]
     assert step.key == "credentials" and step.state == "current"
     assert SECRET_FILE in step.note
-    lifecycle.mark_credentials_added(approved, by=operator)
+    credentials.mark_credentials_added(approved, by=operator)
     step = live.deployment_view(operator, deployment, running=None)["steps"][-1]
     assert step.state == "done"
 
@@ -271,7 +271,7 @@ def proposed(
         spec={"name": "newhub", "auth": {"provider": "github"}}
     )
     revision.refresh_from_db()
-    lifecycle.note_credentials(hub, revision)
+    credentials.note_credentials(hub, revision)
     deployment = lifecycle.queue_deployment(hub, revision, by=reviewer)
     assert run_deployment.delay(deployment.pk).get() == "awaiting_merge"
     deployment.refresh_from_db()
@@ -349,7 +349,7 @@ def test_it_takes_an_imported_hubs_secret_file_as_there(
         spec={**revision.spec, "auth": {**(revision.spec.get("auth") or {}), "provider": provider}}
     )
     revision.refresh_from_db()
-    row = lifecycle.note_credentials(hub, revision)
+    row = credentials.note_credentials(hub, revision)
     if row is not None:  # a login with a secret: taken as there, never pending
         assert not row.pending and "imported" in row.done_note
-    assert not lifecycle.pending_credentials(hub.pk)
+    assert not credentials.pending_credentials(hub.pk)

@@ -177,3 +177,25 @@ def test_it_closes_an_older_gitlab_merge_request_too(
     assert fake.requests[0]["state"] == "closed"
     [(iid, note)] = fake.notes
     assert iid == 1 and second.pr_url in note
+
+
+def test_it_waits_for_the_hub_after_a_direct_commit_too(
+    bare_repo: Path, httpserver: HTTPServer, lead: User, reviewer: User
+) -> None:
+    from provisioning.models import DeployTarget
+    from tests.provisioning.gitops_fixtures import make_target
+
+    health = Health(httpserver)
+    target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
+    cluster = make_cluster(target)
+    cluster.health_url_template = httpserver.url_for("/") + "{hub}"
+    cluster.save()
+    hub, deployment = make_hub(cluster, "newhub", requester=lead, approver=reviewer)
+    assert deployment is not None
+    assert run_deployment.delay(deployment.pk).get() == DeploymentState.AWAITING_HEALTH
+    steps = {s.key: s.state for s in live.deployment_view(lead, deployment, running=None)["steps"]}
+    assert steps["deployed"] == "done" and steps["answering"] == "current"
+    health.status = 200
+    assert poll_pull_requests.delay().get() == 1
+    hub.refresh_from_db()
+    assert hub.state == HubState.ACTIVE

@@ -530,7 +530,7 @@ class Change:
                 "files": sorted(self.rendered_paths()),
                 "cluster_file": paths.cluster_file_path(self.cluster),
                 "trailer": self.trailer,
-                # Secrets the portal cannot write (provisioning/lifecycle.note_credentials).
+                # Secrets the portal cannot write (provisioning/credentials.py).
                 "credentials": []
                 if self.remove
                 else list(PendingCredentials.objects.filter(hub=self.hub, done_at__isnull=True)),
