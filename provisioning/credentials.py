@@ -29,7 +29,8 @@ from provisioning.render import credentials as keys_for
 
 def pending_credentials(hub_id: int) -> list[PendingCredentials]:
     """What the operators must still add for the hub's login ([] when nothing)."""
-    return list(PendingCredentials.objects.filter(hub_id=hub_id, done_at__isnull=True))
+    rows = PendingCredentials.objects.filter(hub_id=hub_id, done_at__isnull=True)
+    return list(rows.select_related("revision"))
 
 
 def note_credentials(hub: Hub, revision: HubRevision) -> PendingCredentials | None:
@@ -45,7 +46,8 @@ def note_credentials(hub: Hub, revision: HubRevision) -> PendingCredentials | No
     files = revision.files if isinstance(revision.files, dict) else {}
     entry = files.get("cluster_entry") if isinstance(files.get("cluster_entry"), dict) else None
     secret = paths.secret_files(hub.cluster.slug, entry)
-    provider = str((revision.spec.get("auth") or {}).get("provider") or "")
+    auth = revision.spec.get("auth") if isinstance(revision.spec, dict) else None
+    provider = str(auth.get("provider") or "") if isinstance(auth, dict) else ""
     keys = keys_for.needed_keys(provider, str((entry or {}).get("helm_chart") or "basehub"))
     if not secret or not keys:
         return None
@@ -79,7 +81,7 @@ def _had_secret_file(hub: Hub, path: str, provider: str) -> bool:
     entry = files.get("cluster_entry") if isinstance(files.get("cluster_entry"), dict) else None
     if path not in paths.secret_files(hub.cluster.slug, entry):
         return False
-    auth = (first.spec or {}).get("auth") if first is not None else None
+    auth = first.spec.get("auth") if first is not None and isinstance(first.spec, dict) else None
     before = str(auth.get("provider") or "") if isinstance(auth, dict) else ""
     return before in ("", provider)
 
