@@ -10,6 +10,7 @@ hubs/permissions.py (can_manage_hub), so hub admins (issue 13) apply as they lan
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +127,9 @@ def auto_approval(event: Event, checked: Checked) -> str:
     )
 
 
-def approve_event(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
+def approve_event(
+    request: HubRequest, checked: Checked, *, by: Any, inputs: Mapping[str, Any] | None = None
+) -> Hub:
     """The approved event's hub, created with r1 and not deployed; its schedule planned.
 
     Its deploy step deploys it `deploy_ahead` before the start; until then the
@@ -143,7 +146,7 @@ def approve_event(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
     capacity.refuse_if_full(
         event, start=spec_event.start, end=spec_event.end, attendees=checked.spec.expected_users
     )
-    hub = lifecycle.create_hub(request, checked, by=by, deploy=False)
+    hub = lifecycle.create_hub(request, checked, by=by, deploy=False, inputs=inputs)
     Event.objects.filter(pk=event.pk).update(hub=hub, **_fields(request, checked))
     event.refresh_from_db()
     schedule.plan(event)

@@ -8,6 +8,7 @@ and approved at once when its tier's auto-approval rule allows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from events import actions
@@ -16,10 +17,12 @@ from hubs.validation import Checked
 from provisioning import lifecycle
 
 
-def create_hub(request: HubRequest, checked: Checked, *, by: Any) -> Hub:
+def create_hub(
+    request: HubRequest, checked: Checked, *, by: Any, inputs: Mapping[str, Any] | None = None
+) -> Hub:
     if checked.spec.event is not None and request.target_hub_id is None:
-        return actions.approve_event(request, checked, by=by)
-    return lifecycle.create_hub(request, checked, by=by)
+        return actions.approve_event(request, checked, by=by, inputs=inputs)
+    return lifecycle.create_hub(request, checked, by=by, inputs=inputs)
 
 
 def apply_change(hub: Hub, checked: Checked, *, by: Any, reason: str, author: Any = None) -> Any:

@@ -63,7 +63,8 @@ def _live_hub(event: Event) -> Hub | Outcome:
         return skipped("the hub is removed")
     if hub.state in (HubState.PROVISIONING, HubState.UPDATING):
         return wait("waiting for the hub's deployment to finish")
-    if hub.state != HubState.ACTIVE:
+    # Deployed but waiting for its login secrets (a GitOps hub): its schedule goes on.
+    if hub.state not in (HubState.ACTIVE, HubState.AWAITING_CREDENTIALS):
         return Outcome(StepState.FAILED, f"the hub is {hub.state}")
     return hub
 

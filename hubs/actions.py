@@ -11,7 +11,7 @@ table at the end names the moves a person can make with a button or a POST.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +152,10 @@ def submit_request(request: HubRequest, *, by: Any) -> HubRequest:
     automatic = seams.check_submission(request, checked)
     if not checked.offering.requires_review:
         automatic = "Approved automatically: this tier needs no review."
+    if automatic and request.target_hub_id is None and checked.cluster.needs_inputs:
+        # Its cluster needs values only a reviewer or operator can give (an NFS
+        # server, a volume): approval waits for them, whatever the tier says.
+        automatic = ""
     if automatic:
         approve_request(request, by=None, comment=automatic)
         request.refresh_from_db()
@@ -211,7 +215,9 @@ def changed_spec(
     return merged
 
 
-def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
+def _approve_change(
+    request: HubRequest, *, by: Any, comment: str, inputs: Mapping[str, Any] | None = None
+) -> Hub:
     """Approve a request to change a live hub: deploy the change as the hub's next revision."""
     # Lock the hub row only: PostgreSQL cannot lock the nullable side (offering)
     # of an outer join.
@@ -220,6 +226,10 @@ def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
         .select_related("cluster", "offering")
         .get(pk=int(request.target_hub_id or 0))
     )
+    if inputs:
+        raise SpecError(
+            {"inputs": ["a change keeps the hub's infrastructure values; give none when approving"]}
+        )
     spec = changed_spec(hub.spec, request.base_spec, request.spec)
     checked = validate_spec(spec, hub=hub)
     _decide(request, RequestState.APPROVED, by=by, comment=comment, action="request.approved")
@@ -234,22 +244,31 @@ def _approve_change(request: HubRequest, *, by: Any, comment: str) -> Hub:
 
 
 @transaction.atomic
-def approve_request(request: HubRequest, *, by: Any, comment: str = "") -> Hub:
+def approve_request(
+    request: HubRequest,
+    *,
+    by: Any,
+    comment: str = "",
+    inputs: Mapping[str, Any] | None = None,
+) -> Hub:
     """Approve a submitted request: create its hub and queue its first deployment.
 
     A request to change a live hub deploys the change to that hub instead.
+    `inputs` are the values the cluster needs for each new hub (its learnt
+    list, e.g. `{"nfs.pv.serverIP": "10.0.0.5"}`); the pipeline checks them and
+    refuses, writing nothing, while any is missing or invalid.
     """
     request = HubRequest.objects.select_for_update().get(pk=request.pk)
     _check_reviewer(by, request)
     check("request", request.state, RequestState.APPROVED)
     if request.target_hub_id is not None:
-        return _approve_change(request, by=by, comment=comment)
+        return _approve_change(request, by=by, comment=comment, inputs=inputs)
     # The catalog or another hub may have changed since submission.
     checked: Checked = validate_spec(request.spec, request=request)
     request = _decide(
         request, RequestState.APPROVED, by=by, comment=comment, action="request.approved"
     )
-    return seams.provisioner().create_hub(request, checked, by=by)
+    return seams.provisioner().create_hub(request, checked, by=by, inputs=inputs)
 
 
 @transaction.atomic
@@ -325,7 +344,7 @@ def add_comment(request: HubRequest, *, by: Any, body: str) -> RequestComment:
 
 @dataclass(frozen=True)
 class RequestAction:
-    run: Callable[[HubRequest, Any, str], object]
+    run: Callable[..., object]  # (request, by, comment, **options)
     takes_comment: bool
     done: str  # what the page says afterwards
 
@@ -340,7 +359,9 @@ REQUEST_ACTIONS: dict[str, RequestAction] = {
         lambda r, by, comment: submit_request(r, by=by), False, "Submitted for review."
     ),
     "approve": RequestAction(
-        lambda r, by, comment: approve_request(r, by=by, comment=comment),
+        lambda r, by, comment, inputs=None: approve_request(
+            r, by=by, comment=comment, inputs=inputs
+        ),
         True,
         "Approved. The hub is being set up.",
     ),

@@ -104,6 +104,16 @@ class Cluster(models.Model):
         default="https://{domain}",
         help_text="Where the portal reaches a hub to check its health; {domain}, {hub}.",
     )
+    # gitops mode: "active" means deployed, so where the portal can reach the cluster's
+    # hubs it waits after the merge until /hub/health answers (provisioning/deployments.py).
+    health_url_template = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=(
+            "GitOps clusters: after a merge, a hub is active only once <this>/hub/health "
+            "answers 200; {domain}, {hub}, e.g. https://{domain}. Empty: active at the merge."
+        ),
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -121,6 +131,13 @@ class Cluster(models.Model):
         """The Kubernetes Secret holding a helm-installed hub's OAuth client or password."""
         conventions = self.conventions if isinstance(self.conventions, dict) else {}
         return str(conventions.get("secret_name") or HUB_SECRET_NAME)
+
+    @property
+    def needs_inputs(self) -> bool:
+        """Whether a new hub here needs per-hub infrastructure values given at approval
+        (conventions["inputs"], learnt on import: provisioning/render/inputs.py)."""
+        conventions = self.conventions if isinstance(self.conventions, dict) else {}
+        return bool(conventions.get("inputs"))
 
 
 class Offering(models.Model):

@@ -119,6 +119,17 @@ def can_view_hub(user: Any, hub: Hub) -> bool:
     return bool(user.is_authenticated and (is_reviewer(user) or is_hub_admin(user, hub)))
 
 
+def can_mark_credentials(user: Any) -> bool:
+    """Say a GitOps hub's encrypted secret file is in: operators, who alone can write it."""
+    return is_operator(user)
+
+
+def can_resolve_drift(user: Any) -> bool:
+    """Adopt a hand-edited repository's version of a hub, or re-push the portal's: operators
+    (the edits may go beyond anything a tier allows, and only operators edit the repository)."""
+    return is_operator(user)
+
+
 def can_retry_deployment(user: Any) -> bool:
     """Run a failed deployment again: staff and reviewers (it may touch a cluster)."""
     return bool(user.is_authenticated and (user.is_staff or is_reviewer(user)))

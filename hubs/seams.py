@@ -10,18 +10,29 @@ where the work is done.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from hubs.models import Hub, HubRequest
+    from django import forms
+
+    from hubs.models import Cluster, Hub, HubRequest
     from hubs.validation import Checked
 
 
 class Provisioner(Protocol):
-    def create_hub(self, request: HubRequest, checked: Checked, *, by: Any) -> Hub:
-        """Create the hub an approved request asked for, render it and queue its deployment."""
+    def create_hub(
+        self,
+        request: HubRequest,
+        checked: Checked,
+        *,
+        by: Any,
+        inputs: Mapping[str, Any] | None = None,
+    ) -> Hub:
+        """Create the hub an approved request asked for, render it and queue its deployment
+        (`inputs`: the per-hub values its cluster needs; SpecError naming each missing one)."""
 
     def apply_change(
         self, hub: Hub, checked: Checked, *, by: Any, reason: str, author: Any = None
@@ -48,6 +59,22 @@ class SubmissionRule(Protocol):
 _provisioner: Provisioner | None = None
 _previewer: Previewer | None = None
 _submission_rules: list[SubmissionRule] = []
+# (cluster, data) -> the approval page's form for the cluster's inputs (provisioning/fleet).
+_inputs_form: Callable[..., forms.Form] | None = None
+
+
+def install_inputs_form(factory: Callable[..., forms.Form]) -> None:
+    global _inputs_form
+    _inputs_form = factory
+
+
+def inputs_form(cluster: Cluster, data: Any = None) -> forms.Form:
+    """A form with one field per value `cluster` needs for a new hub (none: no fields);
+    once valid, its `inputs` are the checked values for approve_request."""
+    if _inputs_form is None:
+        raise ImproperlyConfigured("provisioning is not installed (INSTALLED_APPS)")
+    conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
+    return _inputs_form(conventions, data)
 
 
 def add_submission_rule(rule: SubmissionRule) -> None:

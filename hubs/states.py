@@ -58,6 +58,8 @@ REQUEST_FINAL = frozenset({RequestState.APPROVED, RequestState.REJECTED, Request
 
 class HubState(models.TextChoices):
     PROVISIONING = "provisioning", "Provisioning"
+    # Deployed, but its login needs secrets only the operators can add (an encrypted file).
+    AWAITING_CREDENTIALS = "awaiting_credentials", "Waiting for credentials"
     ACTIVE = "active", "Active"
     UPDATING = "updating", "Updating"
     DECOMMISSIONING = "decommissioning", "Decommissioning"
@@ -68,10 +70,26 @@ class HubState(models.TextChoices):
 HUB_TRANSITIONS: dict[str, frozenset[str]] = {
     # ...or decommissioned at once: an event hub cancelled before its schedule deployed it.
     HubState.PROVISIONING: frozenset(
-        {HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING, HubState.DECOMMISSIONED}
+        {
+            HubState.ACTIVE,
+            HubState.AWAITING_CREDENTIALS,
+            HubState.FAILED,
+            HubState.DECOMMISSIONING,
+            HubState.DECOMMISSIONED,
+        }
+    ),
+    HubState.AWAITING_CREDENTIALS: frozenset(
+        {HubState.ACTIVE, HubState.UPDATING, HubState.DECOMMISSIONING}
     ),
     HubState.ACTIVE: frozenset({HubState.UPDATING, HubState.DECOMMISSIONING}),
-    HubState.UPDATING: frozenset({HubState.ACTIVE, HubState.FAILED, HubState.DECOMMISSIONING}),
+    HubState.UPDATING: frozenset(
+        {
+            HubState.ACTIVE,
+            HubState.AWAITING_CREDENTIALS,
+            HubState.FAILED,
+            HubState.DECOMMISSIONING,
+        }
+    ),
     # A failed hub can be retried (a new deployment moves it back on) or removed.
     HubState.FAILED: frozenset(
         {HubState.PROVISIONING, HubState.UPDATING, HubState.DECOMMISSIONING}
@@ -82,13 +100,23 @@ HUB_TRANSITIONS: dict[str, frozenset[str]] = {
 # A hub in one of these states is waiting for a deployment to finish.
 HUB_BUSY = frozenset({HubState.PROVISIONING, HubState.UPDATING, HubState.DECOMMISSIONING})
 # A hub in one of these states has (or is getting) a running deployment.
-HUB_LIVE = frozenset({HubState.PROVISIONING, HubState.ACTIVE, HubState.UPDATING, HubState.FAILED})
+HUB_LIVE = frozenset(
+    {
+        HubState.PROVISIONING,
+        HubState.AWAITING_CREDENTIALS,
+        HubState.ACTIVE,
+        HubState.UPDATING,
+        HubState.FAILED,
+    }
+)
 
 
 class DeploymentState(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     AWAITING_MERGE = "awaiting_merge", "Awaiting merge"
+    # Merged; the cluster's deploy pipeline runs it until the hub answers /hub/health.
+    AWAITING_HEALTH = "awaiting_health", "Waiting for the hub to answer"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     SUPERSEDED = "superseded", "Superseded"
@@ -108,6 +136,7 @@ DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
             # sweeper re-queueing work a lost worker left behind
             DeploymentState.QUEUED,
             DeploymentState.AWAITING_MERGE,
+            DeploymentState.AWAITING_HEALTH,  # committed straight to the base branch
             DeploymentState.SUCCEEDED,
             DeploymentState.FAILED,
             DeploymentState.SUPERSEDED,
@@ -115,6 +144,7 @@ DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     DeploymentState.AWAITING_MERGE: frozenset(
         {
+            DeploymentState.AWAITING_HEALTH,
             DeploymentState.SUCCEEDED,
             DeploymentState.FAILED,
             DeploymentState.SUPERSEDED,
@@ -122,13 +152,21 @@ DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
             DeploymentState.RUNNING,
         }
     ),
+    DeploymentState.AWAITING_HEALTH: frozenset(
+        {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.SUPERSEDED}
+    ),
     DeploymentState.SUCCEEDED: frozenset(),
     # a failed deployment may be retried by staff
     DeploymentState.FAILED: frozenset({DeploymentState.QUEUED}),
     DeploymentState.SUPERSEDED: frozenset(),
 }
 DEPLOYMENT_ACTIVE = frozenset(
-    {DeploymentState.QUEUED, DeploymentState.RUNNING, DeploymentState.AWAITING_MERGE}
+    {
+        DeploymentState.QUEUED,
+        DeploymentState.RUNNING,
+        DeploymentState.AWAITING_MERGE,
+        DeploymentState.AWAITING_HEALTH,
+    }
 )
 DEPLOYMENT_FINAL = frozenset(
     {DeploymentState.SUCCEEDED, DeploymentState.FAILED, DeploymentState.SUPERSEDED}

@@ -218,9 +218,27 @@ def _timeline(hub_request: HubRequest) -> list[dict[str, Any]]:
     return items
 
 
+def _inputs_form(hub_request: HubRequest, data: Any = None) -> Any:
+    """The approval's form for the values the request's cluster needs per hub (None: none)."""
+    if hub_request.target_hub_id is not None or hub_request.cluster is None:
+        return None  # a change keeps the hub's values
+    form = seams.inputs_form(hub_request.cluster, data)
+    return form if form.fields else None
+
+
 @login_required
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    hub_request = _visible_request(request, pk)
+    return _request_page(request, _visible_request(request, pk))
+
+
+def _request_page(
+    request: HttpRequest,
+    hub_request: HubRequest,
+    *,
+    inputs_form: Any = None,
+    decision_form: DecisionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
     submissions = list(hub_request.submissions.order_by("-number")[:2])
     changes = (
@@ -247,10 +265,12 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Reviewers see the files approving would write, checked as approval checks them.
         "preview": _review_preview(hub_request) if can_review else None,
         "decisions": DECISIONS,
-        "decision_form": DecisionForm(),
+        "decision_form": decision_form or DecisionForm(),
         "comment_form": CommentForm(),
+        # Values the cluster needs for each new hub (an NFS server, a volume): approval asks.
+        "inputs_form": (inputs_form or _inputs_form(hub_request)) if can_review else None,
     }
-    return render(request, "hubs/request_detail.html", context)
+    return render(request, "hubs/request_detail.html", context, status=status)
 
 
 def _status_context(hub_request: HubRequest) -> dict[str, Any]:
@@ -305,8 +325,18 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         for error in form.errors.get("comment", []):
             messages.error(request, f"Comment: {error}")
         return redirect(hub_request)
+    options: dict[str, Any] = {}
+    if action == "approve":
+        inputs_form = _inputs_form(hub_request, request.POST)
+        if inputs_form is not None and not inputs_form.is_valid():
+            # Nothing written: the page again, each missing or invalid value named.
+            messages.error(request, "Not approved: the cluster needs the values marked below.")
+            return _request_page(
+                request, hub_request, inputs_form=inputs_form, decision_form=form, status=400
+            )
+        options["inputs"] = inputs_form.inputs if inputs_form is not None else None
     try:
-        move.run(hub_request, request.user, form.cleaned_data["comment"])
+        move.run(hub_request, request.user, form.cleaned_data["comment"], **options)
     except SpecError as exc:
         if action == "submit":
             messages.error(request, "The request is not complete yet; fix the fields marked below.")

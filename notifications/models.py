@@ -63,6 +63,8 @@ EVENTS: dict[str, str] = {
     "hub.updated": "a change to a hub was deployed",
     "hub.failed": "a hub's deployment failed",
     "hub.removed": "a hub was removed",
+    "hub.credentials_needed": "a GitOps hub's login needs secrets the operators must add",
+    "hub.credentials_added": "a hub's login secrets were added; it is active",
     "deployment.queued": "a deployment was queued",
     "deployment.awaiting_merge": "a deployment waits for its pull request to be merged",
     "deployment.succeeded": "a deployment succeeded",

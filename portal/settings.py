@@ -330,6 +330,9 @@ PORTAL_SWEEP_EVERY = env.float("PORTAL_SWEEP_EVERY", default=30.0)
 # Pull request status is polled as a fallback for missed webhooks.
 PORTAL_PR_POLL_EVERY = env.float("PORTAL_PR_POLL_EVERY", default=300.0)
 PORTAL_POLL_BATCH = env.int("PORTAL_POLL_BATCH", default=200)
+# Seconds after a merge a GitOps hub has to answer /hub/health (its repository's deploy
+# pipeline runs meanwhile) before the deployment is marked failed.
+PORTAL_GITOPS_HEALTH_TIMEOUT = env.float("PORTAL_GITOPS_HEALTH_TIMEOUT", default=3600.0)
 # Git and forge calls: per git command, waiting for another worker's lock on
 # a clone, per forge HTTP request.
 PORTAL_GIT_TIMEOUT = env.float("PORTAL_GIT_TIMEOUT", default=120.0)

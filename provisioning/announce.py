@@ -23,7 +23,8 @@ from hubs.models import Hub
 from notifications.webhooks import emit
 from portal.commit import after_commit
 from provisioning import progress
-from provisioning.models import Deployment
+from provisioning.models import Deployment, PendingCredentials
+from provisioning.render.credentials import what_it_is
 
 
 def deployment_data(deployment: Deployment) -> dict[str, Any]:
@@ -68,6 +69,8 @@ def deployment_finished(deployment: Deployment, *, succeeded: bool, left: str | 
     elif deployment.action == Deployment.Action.DECOMMISSION:
         emit("hub.removed", data, hub_id=hub.pk)
         after_commit(removed_mail, hub.pk, deployment.requested_by_id)
+    elif hub.state == "awaiting_credentials":
+        return  # live once its credentials are in (credentials_added)
     elif left == "provisioning":
         emit("hub.live", data, hub_id=hub.pk)
         after_commit(live_mail, hub.pk)
@@ -75,7 +78,57 @@ def deployment_finished(deployment: Deployment, *, succeeded: bool, left: str | 
         emit("hub.updated", data, hub_id=hub.pk)
 
 
+def credentials_needed(row: PendingCredentials) -> None:
+    """A hub's login needs secrets only the operators can add: they are told (and webhooks)."""
+    hub = row.hub
+    emit(
+        "hub.credentials_needed",
+        {"hub": payloads.hub_data(hub), "credentials": credentials_data(row)},
+        hub_id=hub.pk,
+    )
+    after_commit(credentials_mail, row.pk)
+
+
+def credentials_added(hub: Hub, *, first: bool) -> None:
+    """The hub's credentials are in and it is active; `first`: it was never live before."""
+    data = {"hub": payloads.hub_data(hub)}
+    emit("hub.credentials_added", data, hub_id=hub.pk)
+    if first:
+        emit("hub.live", data, hub_id=hub.pk)
+        after_commit(live_mail, hub.pk)
+
+
+def credentials_data(row: PendingCredentials) -> dict[str, Any]:
+    return {
+        "file": row.path,
+        "keys": list(row.keys),
+        "provider": row.provider,
+        "who_acts": "operators",
+        "pending": row.done_at is None,
+        "done_at": row.done_at.isoformat() if row.done_at else None,
+        "done_note": row.done_note,
+    }
+
+
 # --- email, after commit ------------------------------------------------------------------
+
+
+def credentials_mail(row_id: int) -> None:
+    row = (
+        PendingCredentials.objects.select_related("hub__cluster", "hub__request")
+        .filter(pk=row_id, done_at__isnull=True)
+        .first()
+    )
+    if row is None:
+        return
+    hub = row.hub
+    mail.send(
+        audiences.operators(),
+        category="operations",
+        template="operators/credentials_needed",
+        subject=f"{hub.cluster.slug}/{hub.name} needs its login secrets in {row.path}",
+        context={"hub": hub, "row": row, "what": what_it_is(row.provider)},
+    )
 
 
 def live_mail(hub_id: int) -> None:

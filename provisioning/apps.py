@@ -19,3 +19,6 @@ class ProvisioningConfig(AppConfig):
 
         # (Web processes included: queue.enqueue() finds them by name in Celery's registry.)
         seams.install(lifecycle, preview)
+        from provisioning.fleet.inputs_form import InputsForm
+
+        seams.install_inputs_form(InputsForm)

@@ -19,9 +19,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from hubs import transitions
+from hubs.spec import SpecError
 from hubs.states import DeploymentState, IllegalTransition
 from portal.commit import after_commit
-from provisioning import announce, lifecycle
+from provisioning import announce, credentials, lifecycle
+from provisioning.deploy import health
+from provisioning.deploy.backends import get_backend
+from provisioning.deploy.errors import DeployError
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
 
@@ -129,6 +133,125 @@ def mark_succeeded(
     )
 
 
+def health_url_for(deployment: Deployment) -> str:
+    """Where a GitOps hub must answer before its applied change counts as deployed ("" if
+    its cluster names no such place, or the deployment removes the hub)."""
+    cluster = deployment.hub.cluster
+    template = cluster.health_url_template
+    if (
+        not template
+        or deployment.backend != Deployment.Backend.GITOPS
+        or deployment.action != Deployment.Action.APPLY
+    ):
+        return ""
+    return health.health_url(template, domain=deployment.hub.domain, hub=deployment.hub.name)
+
+
+@transaction.atomic
+def mark_merged(
+    deployment: Deployment,
+    fields: dict[str, object] | None = None,
+    *,
+    by: Any = None,
+    comment: str = "",
+    attempt: int | None = None,
+) -> None:
+    """The change is on the base branch (a merge seen by the webhook or the poller, or a
+    direct commit): deployed now, or once the hub answers.
+
+    Where the hub's cluster names a health URL, the deployment waits for
+    /hub/health (`check_health`, from beat's poll); else it succeeded.
+    """
+    url = health_url_for(deployment)
+    if not url:
+        mark_succeeded(deployment, fields, by=by, comment=comment, attempt=attempt)
+        return
+    transitions.move(
+        deployment,
+        DeploymentState.AWAITING_HEALTH,
+        where=_fence(attempt),
+        by=by,
+        comment=comment,
+        heartbeat_at=timezone.now(),
+        error="",
+        **_outcome_fields(fields),
+    )
+    deployment.add_log(
+        f"{comment or 'On the base branch.'} Waiting for {url} to answer while the repository's "
+        "pipeline deploys it.",
+        step="merged",
+    )
+
+
+def check_health(deployment: Deployment, *, now: dt.datetime | None = None) -> str:
+    """A merged deployment whose hub must answer: "succeeded" once it does, "failed" past
+    PORTAL_GITOPS_HEALTH_TIMEOUT after the merge, else "waiting"."""
+    url = health_url_for(deployment)
+    ok, why = health.answers(url) if url else (True, "")
+    if ok:
+        mark_succeeded(deployment, comment=f"{url or 'The hub'} answered 200: deployed.")
+        return "succeeded"
+    merged_at = (
+        deployment.log.filter(step="merged")
+        .order_by("pk")
+        .values_list("created_at", flat=True)
+        .first()
+        or deployment.created_at
+    )
+    waited = ((now or timezone.now()) - merged_at).total_seconds()
+    if waited < settings.PORTAL_GITOPS_HEALTH_TIMEOUT:
+        return "waiting"
+    minutes = settings.PORTAL_GITOPS_HEALTH_TIMEOUT / 60
+    mark_failed(
+        deployment,
+        f"Merged, but {url} did not answer 200 within {minutes:.0f} minutes ({why}). Check the "
+        "repository's deploy pipeline, then retry the deployment.",
+    )
+    return "failed"
+
+
+def close_replaced(deployment: Deployment) -> int:
+    """A newer revision's pull request is open: older ones of the hub still waiting for a
+    merge are closed on the forge (with a comment linking the new one) and superseded."""
+    older = Deployment.objects.filter(
+        hub_id=deployment.hub_id,
+        state=DeploymentState.AWAITING_MERGE,
+        action=Deployment.Action.APPLY,
+        revision__number__lt=deployment.revision.number,
+    ).exclude(pk=deployment.pk)
+    backend = get_backend(deployment.backend)
+    closed = 0
+    for old in older.select_related("hub__cluster__deploy_target", "revision"):
+        link = deployment.pr_url or deployment.branch
+        comment = (
+            f"Replaced by r{deployment.revision.number} of this hub: {link}. "
+            "Closed by the Hub Portal; merge the newer one instead."
+        )
+        if old.pr_number and old.pr_number != deployment.pr_number:
+            try:
+                backend.close_pull_request(old, comment)  # type: ignore[attr-defined]
+            except DeployError as exc:
+                old.add_log(
+                    f"Could not close pull request #{old.pr_number} ({exc.message}); close it "
+                    "by hand.",
+                    step="superseded",
+                    level="warning",
+                )
+        try:
+            with transaction.atomic():
+                transitions.move(
+                    old,
+                    DeploymentState.SUPERSEDED,
+                    comment=f"replaced by deployment {deployment.pk}",
+                    finished_at=timezone.now(),
+                )
+        except IllegalTransition:
+            continue  # merged or closed meanwhile
+        old.add_log(f"Superseded: {comment}", step="superseded")
+        closed += 1
+    return closed
+
+
 @transaction.atomic
 def mark_failed(
     deployment: Deployment,
@@ -181,6 +304,38 @@ def schedule_retry(
         step="retry",
         level="warning",
     )
+
+
+def note_merged_credentials(deployment: Deployment) -> bool:
+    """A merged pull request that carried the hub's pending secret file marks it added;
+    True if it did. (The webhook and the poller ask before marking the merge.)
+
+    Asks the forge for the pull request's files; if it cannot answer, the
+    credentials stay pending for an operator to mark.
+    """
+    pending = credentials.pending_credentials(deployment.hub_id)
+    if not pending or deployment.backend != Deployment.Backend.GITOPS:
+        return False
+    backend = get_backend(deployment.backend)
+    try:
+        files = backend.merged_files(deployment)  # type: ignore[attr-defined]
+    except DeployError as exc:
+        deployment.add_log(
+            f"Could not read the pull request's files ({exc.message}); an operator marks "
+            "the credentials added.",
+            step="credentials",
+            level="warning",
+        )
+        return False
+    if not files or not all(row.path in files for row in pending):
+        return False
+    where = f"pull request #{deployment.pr_number}" if deployment.pr_number else "the merge"
+    try:
+        credentials.mark_credentials_added(deployment.hub, by=None, note=f"added in {where}")
+    except SpecError:
+        return False  # marked meanwhile (an operator, or the poller racing the webhook)
+    deployment.add_log(f"The hub's secret file came with {where}.", step="credentials")
+    return True
 
 
 def closed_message(deployment: Deployment) -> str:

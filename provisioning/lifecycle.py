@@ -11,6 +11,7 @@ the deployment state changes all call these, so every rule holds at every door.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +26,12 @@ from hubs.states import DeploymentState, HubState, allowed
 from hubs.validation import Checked, validate_spec
 from portal.commit import after_commit
 from portal.text import UNSTORABLE_MESSAGE, unstorable
-from provisioning import announce, revisions
+from provisioning import announce, credentials, revisions
 from provisioning.models import Deployment
 from provisioning.queue import enqueue
+from provisioning.render.inputs import check_inputs
+from provisioning.render.renderer import Rendered, cluster_values
+from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
 
 MAX_REASON = HubRevision._meta.get_field("reason").max_length or 200
 
@@ -92,6 +96,7 @@ def _deploy(
     transitions.move(hub, HubState.UPDATING, by=by, action="hub.updating", comment=reason)
     _supersede_queued(hub, by=by, reason="a newer revision replaces it")
     revision = revisions.record(hub, spec=spec, files=files, author=author or by, reason=reason)
+    credentials.note_credentials(hub, revision)
     return queue_deployment(hub, revision, by=by)
 
 
@@ -99,13 +104,24 @@ def _deploy(
 
 
 @transaction.atomic
-def create_hub(request: HubRequest, checked: Checked, *, by: Any, deploy: bool = True) -> Hub:
+def create_hub(
+    request: HubRequest,
+    checked: Checked,
+    *,
+    by: Any,
+    deploy: bool = True,
+    inputs: Mapping[str, Any] | None = None,
+) -> Hub:
     """The hub an approved request asked for: its community, revision r1 and first deployment.
 
     (Called by hubs.actions.approve_request through hubs/seams.py.) With
     `deploy=False` the hub stays provisioning with r1 recorded and nothing
     queued: an event hub, whose schedule deploys it ahead of its start.
+    `inputs` are the per-hub infrastructure values the cluster asks for
+    (provisioning/render/inputs.py): each missing or invalid one is refused,
+    naming its key and why the cluster needs it, before anything is written.
     """
+    given = check_inputs(checked.cluster.conventions, inputs)
     spec = checked.spec
     community = Community.objects.create(
         name=spec.community.name,
@@ -123,8 +139,9 @@ def create_hub(request: HubRequest, checked: Checked, *, by: Any, deploy: bool =
     audit.record(by, hub, "hub.created", to_state=hub.state, after=hub.spec)
     admins.add_requester(hub, request.requester)  # the hub's first portal admin
     revision = revisions.create_revision(
-        hub, checked, author=by or request.requester, reason="initial"
+        hub, checked, author=by or request.requester, reason="initial", inputs=given
     )
+    credentials.note_credentials(hub, revision)
     announce.hub_created(hub)
     if deploy:
         queue_deployment(hub, revision, by=by)
@@ -313,6 +330,88 @@ def rollback_hub(hub: Hub, to_revision_number: int, *, by: Any) -> Deployment:
     return deployment
 
 
+# --- drift: the repository edited by hand (provisioning/fleet/drift.py) ------------------
+
+
+def _drifted(hub: Hub) -> tuple[Hub, HubRevision, dict[str, Any]]:
+    hub = Hub.objects.select_for_update(of=("self",)).select_related("cluster").get(pk=hub.pk)
+    current = HubRevision.objects.filter(hub=hub, number=hub.current_revision).first()
+    repository = (hub.drift or {}).get("repository") if isinstance(hub.drift, dict) else None
+    if current is None or not hub.drift or not isinstance(repository, dict):
+        raise SpecError({"": ["the repository matches this hub's revision; nothing to resolve"]})
+    return hub, current, repository
+
+
+@transaction.atomic
+def adopt_repository(hub: Hub, *, by: Any) -> Deployment:
+    """Take the repository's hand-edited version of a drifted hub as its next revision.
+
+    The files are checked as the deployer builds them first; a file the
+    repository no longer has (or its cluster.yaml entry) cannot be adopted:
+    re-push the portal's version instead. The spec stays the portal's: a later
+    change renders from it again (its preview shows what that would undo).
+    """
+    hub, current, repository = _drifted(hub)
+    recorded = Rendered.from_json(current.files)
+    found = repository.get("files")
+    files: dict[str, Any] = found if isinstance(found, dict) else {}
+    entry = repository.get("entry")
+    missing = [path.rsplit("/", 1)[-1] for path, text in files.items() if not isinstance(text, str)]
+    if recorded.cluster_entry is not None and not isinstance(entry, dict):
+        missing.append("its cluster.yaml entry")
+    if missing or not files:
+        raise SpecError(
+            {
+                "": [
+                    f"the repository no longer has {', '.join(missing) or 'its files'} (or it is "
+                    "too large to keep); re-push the portal's version instead"
+                ]
+            }
+        )
+    rendered = Rendered(layout=recorded.layout, files=dict(files), cluster_entry=entry)
+    try:
+        validate_rendered(rendered, cluster=cluster_values(hub.cluster))
+    except ConfigError as exc:
+        raise SpecError(
+            {
+                "": [
+                    f"the repository's version does not pass the deployer's checks ({line})"
+                    for line in exc.lines()
+                ]
+            }
+        ) from exc
+    except UpstreamMissing as exc:
+        raise SpecError({"": [f"the repository's version cannot be checked: {exc}"]}) from exc
+    summary = str(hub.drift.get("summary") or "edited by hand")
+    deployment = _deploy(
+        hub,
+        by=by,
+        reason=f"adopted the repository's version ({summary})"[:MAX_REASON],
+        spec=current.spec,
+        files=rendered.to_json(),
+    )
+    Hub.objects.filter(pk=hub.pk).update(drift={})
+    audit.record(by, hub, "hub.drift_adopted", comment=summary)
+    return deployment
+
+
+@transaction.atomic
+def repush_hub(hub: Hub, *, by: Any) -> Deployment:
+    """Write the portal's current revision over a drifted hub's hand edits, as a new revision."""
+    hub, current, _ = _drifted(hub)
+    summary = str(hub.drift.get("summary") or "edited by hand")
+    deployment = _deploy(
+        hub,
+        by=by,
+        reason=f"re-pushed r{current.number} over the repository's edits"[:MAX_REASON],
+        spec=current.spec,
+        files=current.files,
+    )
+    Hub.objects.filter(pk=hub.pk).update(drift={})
+    audit.record(by, hub, "hub.drift_repushed", comment=summary)
+    return deployment
+
+
 # --- remove ---------------------------------------------------------------------------
 
 
@@ -491,6 +590,14 @@ def deployment_finished(deployment: Deployment, *, succeeded: bool, by: Any, com
         target = HubState.FAILED
     elif deployment.action == Deployment.Action.DECOMMISSION:
         target = HubState.DECOMMISSIONED
+    elif credentials.pending_credentials(deployment.hub_id):
+        # Deployed, but nobody can log in until the operators add its secret file.
+        target = HubState.AWAITING_CREDENTIALS
+        deployment.add_log(
+            "Deployed; the hub waits for the operators to add its login secrets.",
+            step="credentials",
+            level="warning",
+        )
     else:
         target = HubState.ACTIVE
     left = follow_deployment(deployment, target, by=by, comment=comment)

@@ -139,3 +139,40 @@ class DeploymentLogEntry(models.Model):
         if self.pk is not None:
             raise ValueError("Deployment log entries are never edited.")
         super().save(*args, **kwargs)
+
+
+class PendingCredentials(models.Model):
+    """Secrets a GitOps hub's login needs that the portal cannot write.
+
+    2i2c's hubs keep their OAuth client or shared password in a sops-encrypted
+    file in the repository (`enc-<hub>.secret.values.yaml`), which only the
+    operators can encrypt. A revision whose login needs such a file records
+    what must be in it here; until the row is done (an operator marks it, or
+    the merged pull request carried the file) the hub waits for credentials
+    instead of becoming active (provisioning/lifecycle.py).
+    """
+
+    hub = models.ForeignKey("hubs.Hub", on_delete=models.CASCADE, related_name="credentials")
+    revision = models.ForeignKey(
+        "hubs.HubRevision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    provider = models.CharField(max_length=30, help_text="The login provider that needs them.")
+    path = models.CharField(max_length=500, help_text="The encrypted file, repository-relative.")
+    keys = models.JSONField(default=list, help_text="Dotted keys the file must set.")
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    done_note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "pending credentials"
+
+    def __str__(self) -> str:
+        return f"{self.path} ({'done' if self.done_at else 'pending'})"
+
+    @property
+    def pending(self) -> bool:
+        return self.done_at is None

@@ -27,6 +27,7 @@ from hubs.spec import SpecError, check_draft
 from hubs.validation import Checked, validate_spec
 from provisioning import lifecycle, revisions
 from provisioning.progress import running_revision
+from provisioning.render.inputs import input_specs
 
 MAX_DIFF_LINES = 400
 
@@ -177,6 +178,16 @@ def _checks(checked: Checked, cluster: Cluster) -> list[str]:
     ]
 
 
+def _example_inputs(cluster: Cluster) -> dict[str, str]:
+    """The cluster's learnt inputs with their examples, for a preview before approval."""
+    conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
+    try:
+        specs = input_specs(conventions)
+    except ValueError:
+        return {}  # rendering names the broken list
+    return {s.key: s.example for s in specs if s.example}
+
+
 def _problems(exc: SpecError) -> dict[str, list[str]]:
     return {path: list(messages) for path, messages in exc.errors.items()}
 
@@ -188,15 +199,23 @@ def preview_request(spec: Any, *, request: HubRequest | None = None) -> Preview:
     """A request for a new hub: the files that would be written and what was checked."""
     try:
         checked = validate_spec(check_draft(spec), request=request)
-        files = flat_files(revisions.render_checked(checked.cluster, checked))
+        examples = _example_inputs(checked.cluster)
+        files = flat_files(revisions.render_checked(checked.cluster, checked, inputs=examples))
     except SpecError as exc:
         return Preview("request", problems=_problems(exc))
     dumped = checked.spec.dump()
+    checks = _checks(checked, checked.cluster)
+    if examples:
+        # The cluster needs per-hub infrastructure values only approval gives.
+        checks.append(
+            f"shown with the cluster's example values for {', '.join(examples)}: approval "
+            "asks for the real ones"
+        )
     return Preview(
         "request",
         files=files,
         file_diffs=diff_files({}, files),
-        checks=_checks(checked, checked.cluster),
+        checks=checks,
         **_compare({}, dumped, None, None),
     )
 

@@ -90,23 +90,29 @@ def plan(deployment: Deployment) -> list[_Plan]:
         return steps
     steps.append(_Plan("committed", "Committed", ("commit", "push")))
     done = "Removed" if remove else "Deployed"
-    if policy == "direct":
+    # Where the cluster says where its hubs answer, "deployed" waits for /hub/health.
+    health = not remove and bool(deployment.hub.cluster.health_url_template)
+    if policy == "direct" and health:
+        steps.append(_Plan("deployed", "Committed to the base branch", ("merged", "succeeded")))
+    elif policy == "direct":
         steps.append(_Plan("deployed", done, ("succeeded",)))
     elif policy == "push":
         steps += [
             _Plan("pushed", "Branch pushed", ("awaiting_merge",)),
-            _Plan("merged", "Merged by hand", ("succeeded",)),
+            _Plan("merged", "Merged by hand", ("merged", "succeeded")),
         ]
     else:
         steps += [
             _Plan("pull_request", "Pull request opened", ("pull_request", "awaiting_merge")),
             _Plan(
                 "merged",
-                f"Merged ({done.lower()})",
-                ("succeeded",),
+                "Merged" if health else f"Merged ({done.lower()})",
+                ("merged", "succeeded"),
                 "the repository's deploy pipeline applies merged changes",
             ),
         ]
+    if health:
+        steps.append(_Plan("answering", "Hub answering (/hub/health)", ("succeeded",)))
     return steps
 
 
@@ -121,12 +127,42 @@ def steps(
     entries: Iterable[DeploymentLogEntry] = (),
     *,
     first: dict[str, dt.datetime] | None = None,
+    credentials: Any = None,
 ) -> list[Step]:
     """The deployment's steps, each done (with its time), current, failed or still to come.
 
     From its log `entries`, or from `first` (first_times()) and the latest of `entries`.
+    `credentials`: the hub's PendingCredentials row for this deployment, if its login
+    needs a secret file only the operators can add (a last step after the merge).
     """
     entries = list(entries)
+    out = _steps(deployment, entries, first)
+    if credentials is not None and deployment.action == Deployment.Action.APPLY:
+        out.append(_credentials_step(deployment, first or {}, credentials))
+    return out
+
+
+def _credentials_step(
+    deployment: Deployment, first: dict[str, dt.datetime], credentials: Any
+) -> Step:
+    """The operators' step after a merge: the hub's encrypted secret file (PendingCredentials)."""
+    label = "Login secrets added by the operators"
+    added = first.get("credentials_added")
+    if credentials.done_at is not None:
+        return Step(
+            "credentials", label, "done", added or credentials.done_at, credentials.done_note
+        )
+    note = f"the operators add {', '.join(credentials.keys)} to {credentials.path}"
+    if deployment.state == DeploymentState.SUCCEEDED:
+        return Step("credentials", label, "current", None, note)
+    return Step("credentials", label, "pending", None, note)
+
+
+def _steps(
+    deployment: Deployment,
+    entries: list[DeploymentLogEntry],
+    first: dict[str, dt.datetime] | None,
+) -> list[Step]:
     if first is None:
         first = {}
         for entry in entries:

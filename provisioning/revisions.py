@@ -18,6 +18,7 @@ from hubs import admins, audit
 from hubs.models import Cluster, Hub, HubRevision, Offering
 from hubs.spec import HubSpec, SpecError, parse_spec
 from hubs.validation import Checked
+from provisioning.render.inputs import input_specs, read_inputs
 from provisioning.render.renderer import RenderError, context_for, render
 from provisioning.render.validate import ConfigError, UpstreamMissing, validate_rendered
 
@@ -51,7 +52,28 @@ def render_files(hub: Hub, checked: Checked, **extra: Any) -> dict[str, Any]:
         for source in _STANDING:
             standing.update(source(hub))
         extra = {**standing, **extra}
+        if "inputs" not in extra:
+            # A change keeps the infrastructure values given at approval (or by hand).
+            extra["inputs"] = current_inputs(hub)
     return render_checked(hub.cluster, checked, **extra)
+
+
+def current_inputs(hub: Hub) -> dict[str, str]:
+    """The cluster's operator inputs as the hub's current files hold them ({} if it has none)."""
+    conventions = hub.cluster.conventions if isinstance(hub.cluster.conventions, dict) else {}
+    try:
+        specs = input_specs(conventions)
+    except ValueError:
+        return {}  # render_checked names the broken list
+    if not specs:
+        return {}
+    revision = HubRevision.objects.filter(hub=hub, number=hub.current_revision).first()
+    files = (revision.files or {}).get("files") if revision is not None else None
+    if not isinstance(files, dict):
+        return {}
+    wraps = "basehub" if conventions.get("helm_chart") == "daskhub" else ""
+    own = {path: text for path, text in files.items() if isinstance(text, str)}
+    return read_inputs(own, specs, wraps=wraps)
 
 
 def render_checked(cluster: Cluster, checked: Checked, **extra: Any) -> dict[str, Any]:

@@ -154,9 +154,15 @@ def _run(task: Any, deployment: Deployment) -> str:
         )
         return "failed"
     if outcome.done:
-        deployments.mark_succeeded(deployment, outcome.fields, attempt=attempt)
-        return "succeeded"
+        # A direct commit: on the base branch now (deployed, or once the hub answers).
+        deployments.mark_merged(deployment, outcome.fields, attempt=attempt)
+        deployment.refresh_from_db()
+        return str(deployment.state)
     deployments.mark_awaiting_merge(deployment, outcome.fields, attempt=attempt)
+    deployment.refresh_from_db()
+    if deployment.pr_number:
+        # One open pull request per hub: a newer revision's replaces the older ones.
+        deployments.close_replaced(deployment)
     return "awaiting_merge"
 
 
@@ -183,13 +189,24 @@ def poll_pull_requests() -> int:
             continue
         try:
             if state == "merged":
-                deployments.mark_succeeded(deployment, comment="Merged (found by polling).")
+                deployments.note_merged_credentials(deployment)
+                deployments.mark_merged(deployment, comment="Merged (found by polling).")
                 finished += 1
             elif state == "closed":
                 deployments.mark_failed(deployment, deployments.closed_message(deployment))
                 finished += 1
         except IllegalTransition:
             continue  # a webhook got there first
+    # Merged GitOps changes whose hub must answer /hub/health before it counts as deployed.
+    merged = Deployment.objects.filter(state=DeploymentState.AWAITING_HEALTH).select_related(
+        "hub__cluster", "revision"
+    )
+    for deployment in merged[: settings.PORTAL_POLL_BATCH]:
+        try:
+            if deployments.check_health(deployment) != "waiting":
+                finished += 1
+        except IllegalTransition:
+            continue
     return finished
 
 

@@ -58,12 +58,15 @@ def test_the_status_updates_without_a_reload_after_approval(
     assert deployment.state == "awaiting_merge"
     deployments.mark_succeeded(deployment, comment="Merged.")
 
-    # No reload: the fragment polls and swaps itself in.
+    # No reload: the fragment polls and swaps itself in. A GitHub login on a GitOps
+    # cluster waits for the operators' encrypted file (#12): deployed, not yet active.
     charlie.wait_for_function(
-        "() => document.querySelector('#hub-summary [data-state]').dataset.state === 'active'",
+        "() => document.querySelector('#hub-summary [data-state]').dataset.state"
+        " === 'awaiting_credentials'",
         timeout=15_000,
     )
     assert charlie.locator('[data-step="merged"]').get_attribute("data-state") == "done"
+    assert charlie.locator('[data-step="credentials"]').get_attribute("data-state") == "current"
     # Nothing is in progress any more: the fragment stopped polling.
     assert charlie.locator("#request-status").get_attribute("hx-trigger") is None
     polls: list[str] = []

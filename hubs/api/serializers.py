@@ -160,6 +160,15 @@ class ActionBody(serializers.Serializer[dict[str, Any]]):
         default="",
         help_text="Shown to the requester; required for request-changes.",
     )
+    inputs = serializers.DictField(
+        child=serializers.CharField(max_length=500, allow_blank=True),
+        required=False,
+        help_text=(
+            "approve only: the values the request's cluster needs for each new hub "
+            '(its learnt inputs, dotted keys), e.g. {"nfs.pv.serverIP": "10.0.0.5"}. '
+            "Each missing or invalid one is named (inputs.<key>) and nothing is written."
+        ),
+    )
 
 
 # --- previews (provisioning/preview.py, through hubs/seams.py) --------------------

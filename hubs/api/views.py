@@ -251,7 +251,8 @@ def request_action(request: Request, pk: int, action: str) -> Response:
     """Move a request on.
 
     - submit (requester): send a draft, or a request sent back, for review; no comment.
-    - approve (reviewer): create the hub and queue its first deployment.
+    - approve (reviewer): create the hub and queue its first deployment; `inputs` gives
+      the values the cluster needs for each new hub (400 naming each missing key and why).
     - reject (reviewer), request-changes (reviewer; the comment says what to change).
     - withdraw (requester), while the request is still open.
 
@@ -266,5 +267,10 @@ def request_action(request: Request, pk: int, action: str) -> Response:
     if not move.takes_comment and body.get("comment") not in (None, ""):
         raise ValidationError({"comment": [f"{action} takes no comment."]})
     _, options = split_body(body, ActionBody, spec=False)
-    move.run(hub_request, request.user, options["comment"])
+    extra: dict[str, Any] = {}
+    if "inputs" in options:
+        if action != "approve":
+            raise ValidationError({"inputs": ["only approve takes inputs"]})
+        extra["inputs"] = options["inputs"]
+    move.run(hub_request, request.user, options["comment"], **extra)
     return _detail(request, pk)

@@ -21,6 +21,7 @@ BADGES = {
     "rejected": "text-bg-danger",
     "withdrawn": "text-bg-secondary",
     "provisioning": "text-bg-info",
+    "awaiting_credentials": "text-bg-warning",
     "active": "text-bg-success",
     "updating": "text-bg-info",
     "decommissioning": "text-bg-info",
@@ -29,11 +30,13 @@ BADGES = {
     "queued": "text-bg-light border",
     "running": "text-bg-info",
     "awaiting_merge": "text-bg-warning",
+    "awaiting_health": "text-bg-info",
     "succeeded": "text-bg-success",
     "superseded": "text-bg-secondary",
 }
 LABELS = {"submitted": "Waiting for review", "changes_requested": "Changes requested",
-          "awaiting_merge": "Awaiting merge"}  # fmt: skip
+          "awaiting_merge": "Awaiting merge", "awaiting_health": "Waiting for the hub to answer",
+          "awaiting_credentials": "Waiting for credentials"}  # fmt: skip
 
 
 @register.simple_tag

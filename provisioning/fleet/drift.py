@@ -70,6 +70,22 @@ def differences(
     return found
 
 
+MAX_KEPT = 256 * 1024  # characters of one file kept for the diff; larger ones are not adoptable
+
+
+def repository_version(
+    files: Mapping[str, str | None], entry: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What the repository has of a drifted hub: its own files (None: missing) and entry."""
+    kept = {
+        path: (text if text is None or len(text) <= MAX_KEPT else None)
+        for path, text in files.items()
+        if not paths.is_secret_file(path)
+    }
+    clean = {key: entry[key] for key in ENTRY_KEYS if key in entry} if entry else None
+    return {"files": kept, "entry": clean}
+
+
 def read_shared(folder: Path, filenames: Iterable[str]) -> dict[str, str]:
     """{filename: text} of the shared values files that `folder` (a cluster's) has."""
     found = {}
@@ -137,8 +153,18 @@ def check_checkout(checkout: Path, hubs: QuerySet[Hub]) -> list[str]:
         for relative in recorded.files:
             path = paths.on_disk(checkout, relative)
             files[relative] = path.read_text() if path.is_file() else None
-        found = differences(recorded, files, entries[slug].get(hub.name))
-        drift = {"summary": "; ".join(found), "differences": found} if found else {}
+        entry = entries[slug].get(hub.name)
+        found = differences(recorded, files, entry)
+        drift = (
+            {
+                "summary": "; ".join(found),
+                "differences": found,
+                # The repository's version, for the hub page's diff and "adopt it".
+                "repository": repository_version(files, entry),
+            }
+            if found
+            else {}
+        )
         if drift != hub.drift or hub.drift_checked_at is None:
             Hub.objects.filter(pk=hub.pk).update(drift=drift, drift_checked_at=now)
         if found:

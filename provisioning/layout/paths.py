@@ -69,6 +69,16 @@ def hub_own_files(cluster: str, name: str, entry: dict[str, Any] | None) -> list
     return own
 
 
+def secret_files(cluster: str, entry: dict[str, Any] | None) -> list[str]:
+    """The repository paths of the encrypted files a hub's cluster.yaml entry lists."""
+    files = (entry or {}).get("helm_chart_values_files") or []
+    return [
+        in_cluster(cluster, filename)
+        for filename in files
+        if isinstance(filename, str) and is_secret_file(filename)
+    ]
+
+
 def check_inside(relative: str, cluster: str) -> str:
     """`relative` if it is a normalised path inside the cluster's folder, else LayoutError."""
     folder = f"{cluster_folder(cluster)}/"

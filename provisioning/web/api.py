@@ -24,19 +24,26 @@ from hubs.models import Hub, HubRequest, HubSecret
 from hubs.permissions import (
     can_decommission_hub,
     can_manage_hub,
+    can_mark_credentials,
+    can_resolve_drift,
     can_retry_deployment,
     visible_hubs,
 )
 from hubs.spec import patched
 from portal.api import JSONBodyParser
-from provisioning import lifecycle, preview
-from provisioning.models import Deployment
+from provisioning import credentials, lifecycle, preview
+from provisioning.models import Deployment, PendingCredentials
+from provisioning.web import live
 from provisioning.web.access import visible_deployment, visible_hub
 from provisioning.web.serializers import (
     CHANGE_NEEDS_REVIEW,
     ChangeRequestedSerializer,
+    CredentialsBody,
+    CredentialsListSerializer,
     DecommissionBody,
     DeploymentDetailSerializer,
+    DriftBody,
+    DriftSerializer,
     HubDetailSerializer,
     HubEditBody,
     HubEditOptions,
@@ -199,6 +206,73 @@ def hub_secrets(request: Request, cluster: str, name: str) -> Response:
         lifecycle.set_hub_secrets(hub, values, by=request.user)
     keys = sorted(HubSecret.objects.filter(hub=hub).values_list("key", flat=True))
     return Response(SecretsSerializer({"set": keys}).data)
+
+
+def _credentials(hub: Hub) -> Response:
+    rows = PendingCredentials.objects.filter(hub=hub).select_related("done_by", "revision")
+    data = {
+        "state": hub.state,
+        "waiting_for_credentials": any(row.pending for row in rows),
+        "credentials": list(rows[:20]),
+    }
+    return Response(CredentialsListSerializer(data).data)
+
+
+@extend_schema(methods=["GET"], responses=CredentialsListSerializer)
+@extend_schema(methods=["POST"], request=CredentialsBody, responses=CredentialsListSerializer)
+@api_view(["GET", "POST"])
+@parser_classes([JSONBodyParser])
+def hub_credentials(request: Request, cluster: str, name: str) -> Response:
+    """Secrets a GitOps hub's login needs that the portal cannot write (anyone who sees the hub).
+
+    Each names the sops-encrypted file and the keys the operators must add,
+    and who acts. While any is pending the hub is `awaiting_credentials`, not
+    active. POST (operators): mark them added; the hub becomes active if it
+    waited only for them (400 if nothing is pending; `note` is kept in the audit).
+    """
+    hub = visible_hub(request.user, cluster, name)
+    if request.method == "POST":
+        if not can_mark_credentials(request.user):
+            raise PermissionDenied("Only operators mark a hub's credentials added.")
+        _, options = split_body(json_object(request), CredentialsBody, spec=False)
+        credentials.mark_credentials_added(hub, by=request.user, note=options["note"])
+        hub.refresh_from_db()
+    return _credentials(hub)
+
+
+@extend_schema(methods=["GET"], responses=DriftSerializer)
+@extend_schema(methods=["POST"], request=DriftBody, responses={202: DeploymentDetailSerializer})
+@api_view(["GET", "POST"])
+@parser_classes([JSONBodyParser])
+def hub_drift(request: Request, cluster: str, name: str) -> Response:
+    """How a GitOps hub's repository differs from its revision (edited by hand), as diffs.
+
+    POST (operators) resolves it: `{"action": "adopt"}` makes the repository's
+    version the next revision (checked as the deployer builds it; 400 if it
+    fails or a file is gone), `{"action": "repush"}` writes the portal's current
+    revision over the edits as the next revision. 202 with the deployment; 400
+    when the hub has not drifted.
+    """
+    hub = visible_hub(request.user, cluster, name)
+    if request.method == "POST":
+        if not can_resolve_drift(request.user):
+            raise PermissionDenied("Only operators decide which version of a drifted hub stays.")
+        _, options = split_body(json_object(request), DriftBody, spec=False)
+        if options["action"] == "adopt":
+            deployment = lifecycle.adopt_repository(hub, by=request.user)
+        else:
+            deployment = lifecycle.repush_hub(hub, by=request.user)
+        return _accepted(request, deployment)
+    drift = hub.drift if isinstance(hub.drift, dict) else {}
+    data = {
+        "drifted": bool(drift),
+        "summary": str(drift.get("summary") or ""),
+        "differences": [str(d) for d in drift.get("differences") or []],
+        "revision": hub.current_revision,
+        "file_diffs": live.drift_diffs(hub) if drift else [],
+        "checked_at": hub.drift_checked_at,
+    }
+    return Response(DriftSerializer(data).data)
 
 
 @extend_schema(responses=DeploymentDetailSerializer)

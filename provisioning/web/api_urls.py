@@ -17,6 +17,12 @@ urlpatterns: list[URLPattern] = [
         name="api-hub-decommission",
     ),
     path("hubs/<slug:cluster>/<slug:name>/secrets/", views.hub_secrets, name="api-hub-secrets"),
+    path(
+        "hubs/<slug:cluster>/<slug:name>/credentials/",
+        views.hub_credentials,
+        name="api-hub-credentials",
+    ),
+    path("hubs/<slug:cluster>/<slug:name>/drift/", views.hub_drift, name="api-hub-drift"),
     path("deployments/<int:pk>/", views.deployment_detail, name="api-deployment"),
     path("deployments/<int:pk>/retry/", views.deployment_retry, name="api-deployment-retry"),
 ]

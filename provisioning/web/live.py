@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -22,7 +23,8 @@ from hubs.models import Hub
 from hubs.states import DEPLOYMENT_ACTIVE, HUB_BUSY, DeploymentState
 from provisioning import progress
 from provisioning.deploy.backends.gitops import show_commit
-from provisioning.models import Deployment
+from provisioning.models import Deployment, PendingCredentials
+from provisioning.preview import FileDiff, diff_files, flat_files
 from provisioning.web.access import visible_deployment, visible_hub
 
 # Log lines that carry a tool's own words (git's or helm's stderr, a raw error): for staff.
@@ -36,7 +38,10 @@ POLL_WAITING = 10
 
 def poll_every(hub_state: str, deployment: Deployment | None) -> int:
     """Seconds between polls of a status fragment; 0 when nothing is in progress."""
-    if deployment is not None and deployment.state == DeploymentState.AWAITING_MERGE:
+    if deployment is not None and deployment.state in (
+        DeploymentState.AWAITING_MERGE,
+        DeploymentState.AWAITING_HEALTH,
+    ):
         return POLL_WAITING
     if (deployment is not None and deployment.state in DEPLOYMENT_ACTIVE) or hub_state in HUB_BUSY:
         return POLL_RUNNING
@@ -56,13 +61,26 @@ def commit_diff(deployment: Deployment) -> str:
     return show_commit(target, deployment.commit_sha)
 
 
+def credentials_for(deployment: Deployment) -> PendingCredentials | None:
+    """The secret file this deployment's hub waits for, or got, for this revision (one query)."""
+    rows = PendingCredentials.objects.filter(hub_id=deployment.hub_id).select_related("revision")
+    found = list(rows.filter(Q(revision_id=deployment.revision_id) | Q(done_at__isnull=True))[:2])
+    same = [row for row in found if row.revision_id == deployment.revision_id]
+    return (same or found)[0] if found else None
+
+
 def deployment_view(user: Any, deployment: Deployment, *, running: Any) -> dict[str, Any]:
     """A deployment's steps, its log and, when it failed, what that means (per audience)."""
     staff = permissions.can_retry_deployment(user)
     log = deployment.log.all() if staff else deployment.log.exclude(level__in=RAW_LEVELS)
     # The latest lines only: the fragment is polled, and a helm log runs to thousands.
     entries = list(log.order_by("-pk")[:LOG_TAIL])[::-1]
-    steps = progress.steps(deployment, entries[-1:], first=progress.first_times(deployment))
+    steps = progress.steps(
+        deployment,
+        entries[-1:],
+        first=progress.first_times(deployment),
+        credentials=credentials_for(deployment),
+    )
     failed = deployment.state == DeploymentState.FAILED
     failed_step = next((s.key for s in steps if s.state == "failed"), "")
     return {
@@ -79,6 +97,21 @@ def deployment_view(user: Any, deployment: Deployment, *, running: Any) -> dict[
         # and a polled fragment must not run git.
         "diff": commit_diff(deployment) if deployment.state not in DEPLOYMENT_ACTIVE else "",
     }
+
+
+def drift_diffs(hub: Hub) -> list[FileDiff]:
+    """The changed files between the hub's revision and the repository's hand-edited version."""
+    repository = hub.drift.get("repository") if isinstance(hub.drift, dict) else None
+    current = hub.revisions.filter(number=hub.current_revision).first()
+    if not isinstance(repository, dict) or current is None:
+        return []
+    theirs = {
+        "layout": (current.files or {}).get("layout", "2i2c"),
+        "files": {p: t for p, t in (repository.get("files") or {}).items() if t is not None},
+        "cluster_entry": repository.get("entry"),
+    }
+    diffs = diff_files(flat_files(current.files), flat_files(theirs))
+    return [d for d in diffs if d.status != "unchanged"]
 
 
 def hub_context(user: Any, hub: Hub) -> dict[str, Any]:
@@ -103,6 +136,12 @@ def hub_context(user: Any, hub: Hub) -> dict[str, Any]:
         "can_manage": permissions.can_manage_hub(user, hub),
         "can_decommission": permissions.can_decommission_hub(user, hub),
         "secrets": sorted(hub.secrets.values_list("key", flat=True)),
+        # Secrets only the operators can add (an encrypted file): what, where, who acts.
+        "credentials": list(PendingCredentials.objects.filter(hub=hub, done_at__isnull=True)),
+        "can_mark_credentials": permissions.can_mark_credentials(user),
+        # Hand edits in the repository: the diff and the two ways out (operators).
+        "drift_diffs": drift_diffs(hub) if hub.drift else [],
+        "can_resolve_drift": permissions.can_resolve_drift(user),
     }
     if latest is not None:
         context.update(deployment_view(user, latest, running=running))

@@ -23,7 +23,7 @@ from hubs.spec import SpecError
 from hubs.states import DEPLOYMENT_ACTIVE, HubState, IllegalTransition
 from hubs.validation import validate_spec
 from hubs.views import filters_query
-from provisioning import lifecycle
+from provisioning import credentials, lifecycle
 from provisioning.models import Deployment
 from provisioning.render.renderer import context_for
 from provisioning.render.renderer import render as render_files
@@ -116,6 +116,55 @@ def hub_secrets(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     return render(request, "hubs/hub_secrets.html", {"hub": hub, "form": form, "stored": stored})
 
 
+@login_required
+@require_POST
+def hub_credentials(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Operators say the hub's encrypted secret file is in (as POST …/credentials/ does)."""
+    hub = visible_hub(request.user, cluster, name)
+    if not permissions.can_mark_credentials(request.user):
+        raise PermissionDenied("Only operators mark a hub's credentials added.")
+    note = request.POST.get("note", "").strip()
+    try:
+        credentials.mark_credentials_added(hub, by=request.user, note=note)
+    except SpecError as exc:
+        for line in exc.lines():
+            messages.error(request, line)
+    else:
+        hub.refresh_from_db()
+        messages.success(
+            request, f"Credentials marked added; the hub is {hub.get_state_display().lower()}."
+        )
+    return redirect(hub)
+
+
+DRIFT_ACTIONS = {
+    "adopt": (lifecycle.adopt_repository, "The repository's version is r{n}; deployment {pk}."),
+    "repush": (lifecycle.repush_hub, "The portal's version goes back as r{n}: deployment {pk}."),
+}
+
+
+@login_required
+@require_POST
+def hub_drift(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
+    """Operators resolve drift: adopt the repository's version, or re-push the portal's."""
+    hub = visible_hub(request.user, cluster, name)
+    if not permissions.can_resolve_drift(request.user):
+        raise PermissionDenied("Only operators decide which version of a drifted hub stays.")
+    chosen = DRIFT_ACTIONS.get(request.POST.get("action", ""))
+    if chosen is None:
+        messages.error(request, "Choose adopt or re-push.")
+        return redirect(hub)
+    action, done = chosen
+    try:
+        deployment = action(hub, by=request.user)
+    except (SpecError, IllegalTransition) as exc:
+        for line in exc.lines() if isinstance(exc, SpecError) else [str(exc)]:
+            messages.error(request, line)
+    else:
+        messages.success(request, done.format(n=deployment.revision.number, pk=deployment.pk))
+    return redirect(hub)
+
+
 # --- operators -------------------------------------------------------------------------
 
 
@@ -134,9 +183,15 @@ def operations(request: HttpRequest) -> HttpResponse:
         .order_by("-finished_at", "-pk")[:20]
     )
     active = (
-        Deployment.objects.filter(state__in=("queued", "running", "awaiting_merge"))
+        Deployment.objects.filter(state__in=DEPLOYMENT_ACTIVE)
         .select_related("hub__cluster", "revision")
         .order_by("created_at", "pk")[:50]
+    )
+    # GitOps hubs deployed but waiting for the operators to add their secret file.
+    waiting = (
+        Hub.objects.filter(state=HubState.AWAITING_CREDENTIALS)
+        .select_related("cluster")
+        .order_by("updated_at")[:100]
     )
     drifted = (
         Hub.objects.exclude(drift={})
@@ -152,6 +207,7 @@ def operations(request: HttpRequest) -> HttpResponse:
             "failed": failed,
             "active": active,
             "drifted": drifted,
+            "waiting": waiting,
         },
     )
 

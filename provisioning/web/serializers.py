@@ -9,11 +9,11 @@ from drf_spectacular.utils import extend_schema_field
 from pydantic import Field, create_model
 from rest_framework import serializers
 
-from hubs.api.serializers import RequestDetailSerializer
+from hubs.api.serializers import FileDiffSerializer, RequestDetailSerializer
 from hubs.models import Hub, HubRequest, HubRevision, HubSecret
 from hubs.spec import HubSpec
 from portal.api import StrictBooleanField
-from provisioning.models import Deployment, DeploymentLogEntry
+from provisioning.models import Deployment, DeploymentLogEntry, PendingCredentials
 
 
 class LogEntrySerializer(serializers.ModelSerializer[DeploymentLogEntry]):
@@ -117,14 +117,76 @@ class ChangeRequestedSerializer(serializers.Serializer[dict[str, Any]]):
         return dict(RequestDetailSerializer(request).data)
 
 
+class CredentialsSerializer(serializers.ModelSerializer[PendingCredentials]):
+    """Secrets a GitOps hub's login needs in its encrypted file, which the portal cannot write."""
+
+    file = serializers.CharField(source="path", help_text="The sops-encrypted file to add.")
+    keys = serializers.ListField(child=serializers.CharField(), help_text="Keys it must set.")
+    pending = serializers.BooleanField(help_text="True until the operators add them.")
+    who_acts = serializers.SerializerMethodField(help_text='"operators" while pending.')
+    done_by = serializers.CharField(source="done_by.username", default=None, allow_null=True)
+    revision = serializers.IntegerField(source="revision.number", default=None, allow_null=True)
+
+    class Meta:
+        model = PendingCredentials
+        fields = [
+            "file", "keys", "provider", "pending", "who_acts", "revision", "created_at",
+            "done_at", "done_by", "done_note",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_who_acts(self, obj: PendingCredentials) -> str | None:
+        return "operators" if obj.pending else None
+
+
+class CredentialsListSerializer(serializers.Serializer[dict[str, Any]]):
+    state = serializers.CharField(help_text="The hub's state (awaiting_credentials while pending).")
+    waiting_for_credentials = serializers.BooleanField()
+    credentials = CredentialsSerializer(many=True)
+
+
+class CredentialsBody(serializers.Serializer[dict[str, Any]]):
+    note = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Kept with the audit record (default: who marked them).",
+    )
+
+
+class DriftSerializer(serializers.Serializer[dict[str, Any]]):
+    drifted = serializers.BooleanField()
+    summary = serializers.CharField(allow_blank=True)
+    differences = serializers.ListField(child=serializers.CharField())
+    revision = serializers.IntegerField(help_text="The portal's revision it is compared with.")
+    file_diffs = FileDiffSerializer(many=True, help_text="The portal's revision → the repository.")
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
+class DriftBody(serializers.Serializer[dict[str, Any]]):
+    action = serializers.ChoiceField(
+        choices=["adopt", "repush"],
+        help_text="adopt: the repository's version becomes the next revision; repush: the "
+        "portal's current revision is written over the hand edits, as the next revision.",
+    )
+
+
 class HubDetailSerializer(HubSerializer):
     spec = serializers.JSONField(read_only=True)
     revision = serializers.SerializerMethodField()
     latest_deployment = serializers.SerializerMethodField()
+    credentials = serializers.SerializerMethodField()
 
     class Meta(HubSerializer.Meta):
-        fields = [*HubSerializer.Meta.fields, "spec", "revision"]
+        fields = [*HubSerializer.Meta.fields, "spec", "revision", "credentials"]
         read_only_fields = fields
+
+    @extend_schema_field(CredentialsSerializer(many=True))
+    def get_credentials(self, obj: Hub) -> list[Any]:
+        """The latest first: what the operators must add (file and keys) or added."""
+        rows = PendingCredentials.objects.filter(hub=obj).select_related("done_by", "revision")
+        return list(CredentialsSerializer(rows[:5], many=True).data)
 
     def get_revision(self, obj: Hub) -> dict[str, Any] | None:
         revision = obj.revisions.filter(number=obj.current_revision).first()

@@ -23,6 +23,12 @@ hub_urlpatterns: list[URLPattern] = [
         name="hub_decommission",
     ),
     path("hubs/<slug:cluster>/<slug:name>/secrets/", pages.hub_secrets, name="hub_secrets"),
+    path(
+        "hubs/<slug:cluster>/<slug:name>/credentials/",
+        pages.hub_credentials,
+        name="hub_credentials",
+    ),
+    path("hubs/<slug:cluster>/<slug:name>/drift/", pages.hub_drift, name="hub_drift"),
     path("hubs/<slug:cluster>/<slug:name>/webhooks/", hooks.hub_webhooks, name="hub_webhooks"),
     path("operations/", pages.operations, name="operations"),
     path("operations/webhooks/", hooks.operations_webhooks, name="operations_webhooks"),

@@ -61,7 +61,8 @@ def _finish(target: DeployTarget, branch: str, merged: bool, number: int | None)
     for deployment in waiting:
         try:
             if merged:
-                deployments.mark_succeeded(deployment, comment="Merged (webhook).")
+                deployments.note_merged_credentials(deployment)
+                deployments.mark_merged(deployment, comment="Merged (webhook).")
             else:
                 deployments.mark_failed(deployment, deployments.closed_message(deployment))
             moved += 1

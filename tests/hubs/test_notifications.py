@@ -10,7 +10,7 @@ from django.core import mail
 
 from hubs import actions, audiences, notify
 from notifications.models import NotificationPreference
-from provisioning import deployments, lifecycle
+from provisioning import credentials, deployments, lifecycle
 from provisioning.models import Deployment
 from tests.conftest import client_for, live_hub, submitted
 
@@ -80,6 +80,10 @@ def test_hub_admins_hear_when_their_hub_is_live_and_how_to_log_in(
     assert claimed is not None
     with capture(execute=True):
         deployments.mark_succeeded(claimed)
+    # A GitOps hub logging in with GitHub waits for its OAuth client (#12 item 5).
+    assert to("alice@example.org") == []
+    with capture(execute=True):
+        credentials.mark_credentials_added(hub, by=None)
 
     [message] = to("alice@example.org")
     assert "is live" in message.subject

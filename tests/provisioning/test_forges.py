@@ -58,6 +58,33 @@ class FakeGitHub:
         server.expect_request(re.compile(rf"^{base}/\d+$"), method="GET").respond_with_handler(
             self.get_pull
         )
+        # https://docs.github.com/en/rest/pulls/pulls#list-pull-requests-files
+        self.files: dict[int, list[str]] = {}
+        server.expect_request(
+            re.compile(rf"^{base}/\d+/files$"), method="GET"
+        ).respond_with_handler(self.list_files)
+        # https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
+        self.comments: list[tuple[int, str]] = []
+        server.expect_request(
+            re.compile(rf"^{prefix}/repos/{REPO}/issues/\d+/comments$"), method="POST"
+        ).respond_with_handler(self.create_comment)
+
+    def list_files(self, request: Request) -> Response:
+        if (failed := self._auth(request)) is not None:
+            return failed
+        number = int(request.path.split("/")[-2])
+        return self._json(
+            [{"filename": path, "status": "added"} for path in self.files.get(number, [])]
+        )
+
+    def create_comment(self, request: Request) -> Response:
+        if (failed := self._auth(request)) is not None:
+            return failed
+        body = request.get_json()
+        assert set(body) == {"body"} and isinstance(body["body"], str)
+        number = int(request.path.split("/")[-2])
+        self.comments.append((number, body["body"]))
+        return self._json({"id": len(self.comments), "body": body["body"]}, 201)
 
     def _auth(self, request: Request) -> Response | None:
         self.calls.append((request.method, request.path))
@@ -113,6 +140,7 @@ class FakeGitHub:
         pull = {
             "number": number,
             "url": url,
+            "issue_url": url.replace("/pulls/", "/issues/"),
             "html_url": f"https://github.example.org/{REPO}/pull/{number}",
             "state": "open",
             "title": body["title"],
@@ -160,6 +188,34 @@ class FakeGitLab:
         server.expect_request(re.compile(rf"^{base}/\d+$"), method="GET").respond_with_handler(
             self.get_request
         )
+        # https://docs.gitlab.com/api/merge_requests/#get-single-merge-request-changes
+        self.files: dict[int, list[str]] = {}
+        server.expect_request(
+            re.compile(rf"^{base}/\d+/changes$"), method="GET"
+        ).respond_with_handler(self.get_changes)
+        # https://docs.gitlab.com/api/notes/#create-new-merge-request-note
+        self.notes: list[tuple[int, str]] = []
+        server.expect_request(
+            re.compile(rf"^{base}/\d+/notes$"), method="POST"
+        ).respond_with_handler(self.create_note)
+
+    def get_changes(self, request: Request) -> Response:
+        self._check(request)
+        iid = int(request.path.split("/")[-2])
+        merge_request = next(r for r in self.requests if r["iid"] == iid)
+        changes = [
+            {"old_path": path, "new_path": path, "new_file": True}
+            for path in self.files.get(iid, [])
+        ]
+        return self._json({**merge_request, "changes": changes})
+
+    def create_note(self, request: Request) -> Response:
+        self._check(request)
+        body = request.get_json()
+        assert set(body) == {"body"}
+        iid = int(request.path.split("/")[-2])
+        self.notes.append((iid, body["body"]))
+        return self._json({"id": len(self.notes), "body": body["body"]}, 201)
 
     def _check(self, request: Request) -> None:
         self.calls.append((request.method, request.path))
@@ -215,6 +271,10 @@ class FakeGitLab:
         assert set(body) <= {"title", "description", "state_event", "target_branch"}
         iid = int(request.path.rsplit("/", 1)[1])
         merge_request = next(r for r in self.requests if r["iid"] == iid)
+        event = body.pop("state_event", None)
+        assert event in (None, "close", "reopen")
+        if event == "close":
+            merge_request["state"] = "closed"
         merge_request.update(body)
         return self._json(merge_request)
 

@@ -326,6 +326,14 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     # A GitOps hub: its secrets are the operators' encrypted file, so even those who
     # manage the hub are refused (400) rather than allowed (see the helm tests above).
     ("put", "secrets/", {"oauth_client_id": "an-id"}, (401, 400, 404, 400, 403, 400)),
+    # What the operators must add to the hub's encrypted file: all who see the hub see it;
+    # only operators mark it added (#12 item 5).
+    ("get", "credentials/", None, (401, 200, 404, 200, 200, 200)),
+    ("post", "credentials/", {"note": "in"}, (401, 403, 404, 403, 403, 200)),
+    # Drift (#12 item 7): all who see the hub see the diff; operators resolve it (this
+    # hub has not drifted: 400).
+    ("get", "drift/", None, (401, 200, 404, 200, 200, 200)),
+    ("post", "drift/", {"action": "repush"}, (401, 403, 404, 403, 403, 400)),
 ]
 
 

@@ -16,6 +16,7 @@ from hubs.states import HubState
 from provisioning.fleet.drift import check_checkout
 from provisioning.fleet.importer import conventions, import_checkout
 from provisioning.layout.paths import CLUSTERS_DIR
+from provisioning.render.inputs import input_specs
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "upstream" / "2i2c" / "examples"
@@ -117,7 +118,10 @@ def test_a_new_hub_on_an_imported_cluster_follows_its_conventions(
         "admins": ["ada"], "expected_users": 30,
     }  # fmt: skip
     request = actions.create_request(lead, spec, submit=True)
-    hub = actions.approve_request(request, by=reviewer)
+    # The cluster's learnt inputs (its own NFS disk) are given at approval (#12 item 3).
+    cluster = Cluster.objects.get(slug="cloudbank")
+    inputs = {s.key: s.example for s in input_specs(cluster.conventions)}
+    hub = actions.approve_request(request, by=reviewer, inputs=inputs)
     assert hub.domain == "newcollege.cloudbank.2i2c.cloud"
     entry = hub.revisions.get().files["cluster_entry"]
     assert entry["helm_chart"] == "basehub"

@@ -201,6 +201,8 @@ PAGES: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("get", "hub_bundle", None, (302, 200, 404, 200, 200, 200)),
     ("get", "hub_rollback", {"revision": 1}, (302, 200, 404, 200, 403, 200)),
     ("post", "hub_rollback", {"revision": 1}, (302, 302, 404, 302, 403, 302)),
+    ("post", "hub_credentials", {"note": "in"}, (302, 403, 404, 403, 403, 302)),
+    ("post", "hub_drift", {"action": "repush"}, (302, 403, 404, 403, 403, 302)),
 ]
 
 

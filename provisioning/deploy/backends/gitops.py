@@ -40,6 +40,7 @@ from provisioning.deploy.git import (
     remote_messages,
 )
 from provisioning.layout import cluster_file, paths
+from provisioning.models import PendingCredentials
 from provisioning.render.deployer import shared_files
 from provisioning.render.renderer import Rendered, cluster_values
 from provisioning.render.validate import ConfigError, UpstreamMissing, validate_in_checkout
@@ -529,6 +530,10 @@ class Change:
                 "files": sorted(self.rendered_paths()),
                 "cluster_file": paths.cluster_file_path(self.cluster),
                 "trailer": self.trailer,
+                # Secrets the portal cannot write (provisioning/credentials.py).
+                "credentials": []
+                if self.remove
+                else list(PendingCredentials.objects.filter(hub=self.hub, done_at__isnull=True)),
             },
         ).strip()
 
@@ -541,6 +546,19 @@ class GitOpsBackend(Backend):
 
     def decommission(self, deployment: Deployment, log: LogFn) -> Outcome:
         return Change(deployment, log, remove=True).run()
+
+    def merged_files(self, deployment: Deployment) -> list[str] | None:
+        """The paths the deployment's pull request changed (None: no pull request to ask)."""
+        change = Change(deployment, lambda *a, **k: None)
+        if change.forge is None or not deployment.pr_number:
+            return None
+        return change.forge.changed_files(deployment.pr_number)
+
+    def close_pull_request(self, deployment: Deployment, comment: str) -> None:
+        """Close the deployment's open pull request, saying why (a newer one replaces it)."""
+        change = Change(deployment, lambda *a, **k: None)
+        if change.forge is not None and deployment.pr_number:
+            change.forge.close(deployment.pr_number, comment=comment)
 
     def poll(self, deployment: Deployment, log: LogFn) -> str:
         """Where a deployment that waits for a merge stands: "open", "merged" or "closed"."""

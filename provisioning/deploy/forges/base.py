@@ -67,3 +67,11 @@ class Forge:
 
     def get(self, number: int) -> PullRequest:
         raise NotImplementedError
+
+    def changed_files(self, number: int) -> list[str]:
+        """The repository paths a pull request adds, changes or removes."""
+        raise NotImplementedError
+
+    def close(self, number: int, *, comment: str) -> None:
+        """Close an open pull request without merging it, saying why in a comment."""
+        raise NotImplementedError

@@ -115,6 +115,17 @@ class GitHub(Forge):
         pull = _call("Reading the pull request", lambda: self.repository.get_pull(number))
         return self._pull(pull)
 
+    def changed_files(self, number: int) -> list[str]:
+        def files() -> list[str]:
+            return [f.filename for f in self.repository.get_pull(number).get_files()]
+
+        return _call("Listing the pull request's files", files)
+
+    def close(self, number: int, *, comment: str) -> None:
+        pull = _call("Reading the pull request", lambda: self.repository.get_pull(number))
+        _call("Commenting on the pull request", lambda: pull.create_issue_comment(comment))
+        _call("Closing the pull request", lambda: pull.edit(state="closed"))
+
     @staticmethod
     def _pull(pull: GitHubPull, state: str = "") -> PullRequest:
         # A listed pull request lacks `merged`; asking for it would cost a request.

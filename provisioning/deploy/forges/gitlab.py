@@ -104,6 +104,28 @@ class GitLab(Forge):
         request = _call("Reading the merge request", lambda: self.project.mergerequests.get(number))
         return self._pull(request)
 
+    def changed_files(self, number: int) -> list[str]:
+        def files() -> list[str]:
+            changes = self.project.mergerequests.get(number).changes()
+            found: list[str] = []
+            for change in changes.get("changes") or []:
+                for key in ("old_path", "new_path"):
+                    path = str(change.get(key) or "")
+                    if path and path not in found:
+                        found.append(path)
+            return found
+
+        return _call("Listing the merge request's files", files)
+
+    def close(self, number: int, *, comment: str) -> None:
+        # Lazy: the project's path, not the request's numeric project id, in every URL.
+        request = self.project.mergerequests.get(number, lazy=True)
+        _call("Commenting on the merge request", lambda: request.notes.create({"body": comment}))
+        _call(
+            "Closing the merge request",
+            lambda: self.project.mergerequests.update(number, {"state_event": "close"}),
+        )
+
     @staticmethod
     def _pull(request: Any) -> PullRequest:
         state = {"opened": "open", "merged": "merged"}.get(request.state, "closed")
