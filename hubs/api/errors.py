@@ -28,8 +28,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"": response.data}
-        response.data = {"detail": "The request has invalid fields.", "errors": errors}
+        response.data = {"detail": "The request has invalid fields.", "errors": flat(errors)}
     return response
+
+
+def flat(errors: Any, path: str = "") -> dict[str, list[str]]:
+    """{field: [messages]} with nested fields named by their path: DRF gives a list's
+    item errors as {"usernames": {"0": [...]}}, the API's schema says "usernames.0"."""
+    if isinstance(errors, dict):
+        found: dict[str, list[str]] = {}
+        for key, value in errors.items():
+            found.update(flat(value, f"{path}.{key}" if path else str(key)))
+        return found
+    if isinstance(errors, list) and any(isinstance(item, dict | list) for item in errors):
+        found = {}
+        for index, item in enumerate(errors):
+            if item:
+                found.update(flat(item, f"{path}.{index}" if path else str(index)))
+        return found
+    messages = errors if isinstance(errors, list) else [errors]
+    return {path: [str(message) for message in messages]}
 
 
 def _answer_in_json(context: dict[str, Any]) -> None:

@@ -357,3 +357,18 @@ def test_it_documents_the_new_endpoints_in_the_schema(lead: User) -> None:
     listed = paths[hub + "members/"]["get"]["responses"]["200"]["content"]["application/json"]
     assert listed["schema"]["$ref"].endswith("PaginatedMemberList")
     assert HubAdmin.objects.count() == 0 and AdminInvitation.objects.count() == 0
+
+
+def test_it_names_a_bad_item_of_a_list_by_its_path(
+    catalog: None, lead: User, reviewer: User
+) -> None:
+    # Found by `make fuzz`: DRF nests a list item's errors ({"usernames": {"0": [...]}}),
+    # which is not the documented {field: [messages]}.
+    hub = live_hub(lead, reviewer)
+
+    response = api_client(lead).post(
+        url(hub, "members/"), {"role": "admin", "usernames": ["ada", ""]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"usernames.1": ["This field may not be blank."]}
