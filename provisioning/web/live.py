@@ -20,7 +20,7 @@ from django.shortcuts import render
 
 from hubs import permissions
 from hubs.models import Hub
-from hubs.states import DEPLOYMENT_ACTIVE, HUB_BUSY, DeploymentState
+from hubs.states import DEPLOYMENT_ACTIVE, HUB_BUSY, DeploymentState, HubState
 from provisioning import progress
 from provisioning.deploy.backends.gitops import show_commit
 from provisioning.models import Deployment, PendingCredentials
@@ -38,10 +38,11 @@ POLL_WAITING = 10
 
 def poll_every(hub_state: str, deployment: Deployment | None) -> int:
     """Seconds between polls of a status fragment; 0 when nothing is in progress."""
-    if deployment is not None and deployment.state in (
-        DeploymentState.AWAITING_MERGE,
-        DeploymentState.AWAITING_HEALTH,
+    if hub_state == HubState.AWAITING_CREDENTIALS or (
+        deployment is not None
+        and deployment.state in (DeploymentState.AWAITING_MERGE, DeploymentState.AWAITING_HEALTH)
     ):
+        # Waiting on people (a merge, the operators' secrets) or on the hub to answer.
         return POLL_WAITING
     if (deployment is not None and deployment.state in DEPLOYMENT_ACTIVE) or hub_state in HUB_BUSY:
         return POLL_RUNNING

@@ -208,6 +208,8 @@ def test_it_shows_what_is_pending_and_who_acts_on_the_hub_page(
     assert "mark-credentials" in client_for(operator).get(hub_url(approved)).content.decode()
     fragment = client_for(lead).get(hub_url(approved) + "status/").content.decode()
     assert "Waiting for credentials" in fragment
+    # The lead's open page keeps asking (slowly), so it turns active when the operators act.
+    assert 'hx-trigger="every 10s"' in fragment
 
 
 def test_it_lets_only_operators_mark_them_on_the_page(
