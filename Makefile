@@ -44,7 +44,7 @@ run: install
 SEMGREP := SEMGREP_ENABLE_VERSION_CHECK=0 $(BIN)/semgrep
 SEMGREP_OPTIONS := --metrics=off --disable-version-check --quiet
 # What is deployed (bench/ and tests/ are not).
-CODE := accounts events hubs notifications portal provisioning
+CODE := accounts events hubs monitoring notifications portal provisioning
 
 lint: install
 	$(BIN)/ruff check .

@@ -152,6 +152,13 @@ class Offering(models.Model):
     shared_directory = models.BooleanField(default=False)
     max_users = models.PositiveIntegerField(default=100)
     monthly_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    user_hour_rate = models.DecimalField(
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+        help_text="Charged per user-hour (a user's server running an hour), on top of the fee.",
+    )
     clusters = models.ManyToManyField(Cluster, related_name="offerings", blank=True)
     allow_custom_image = models.BooleanField(default=False)
     requires_review = models.BooleanField(default=True)
@@ -432,6 +439,9 @@ class HubSecret(models.Model):
         OAUTH_CLIENT_SECRET = "oauth_client_secret", "OAuth client secret"
         SHARED_PASSWORD = "shared_password", "Shared password"
         ADMIN_PASSWORD = "admin_password", "Admin password"
+        # The portal's JupyterHub API token for reading usage (monitoring/usage.py):
+        # generated for helm clusters, added by an operator for GitOps ones.
+        USAGE_TOKEN = "usage_token", "Usage API token (the portal's service token)"
 
     hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="secrets")
     key = models.CharField(max_length=40, choices=Key.choices)

@@ -63,6 +63,8 @@ EVENTS: dict[str, str] = {
     "hub.updated": "a change to a hub was deployed",
     "hub.failed": "a hub's deployment failed",
     "hub.removed": "a hub was removed",
+    "hub.down": "a hub stopped answering its health check (monitoring)",
+    "hub.recovered": "a hub that was down answers again",
     "deployment.queued": "a deployment was queued",
     "deployment.awaiting_merge": "a deployment waits for its pull request to be merged",
     "deployment.succeeded": "a deployment succeeded",

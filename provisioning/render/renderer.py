@@ -419,5 +419,11 @@ def context_for(
         secret_name=cluster.hub_secret_name,
         inputs=dict(inputs or {}),
         input_specs=specs,
-        extra={"operator": operator, **extra},
+        # Helm installs register the portal's service token (monitoring reads usage with it);
+        # GitOps hubs get theirs from an operator (HubSecret usage_token).
+        extra={
+            "operator": operator,
+            "usage_service": cluster.deploy_mode == cluster.DeployMode.HELM,
+            **extra,
+        },
     )

@@ -101,7 +101,9 @@ class PortalAdminSerializer(serializers.ModelSerializer[HubAdmin]):
 class InvitationSerializer(serializers.ModelSerializer[AdminInvitation]):
     status = serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"])
     invited_by = serializers.CharField(source="invited_by.username", default=None, allow_null=True)
-    accepted_by = serializers.CharField(source="accepted_by.username", default=None, allow_null=True)
+    accepted_by = serializers.CharField(
+        source="accepted_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = AdminInvitation

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from hubs import permissions
+from hubs import permissions, seams
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
 from hubs.states import DEPLOYMENT_ACTIVE, HubState, IllegalTransition
@@ -56,7 +56,10 @@ def hub_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     hub = visible_hub(request.user, cluster, name)
-    return render(request, "hubs/hub_detail.html", live.hub_context(request.user, hub))
+    context = live.hub_context(request.user, hub)
+    # Panels the apps above add (monitoring: health, usage, cost), through the domain's seam.
+    context["hub_panels"] = seams.hub_panels(request, hub)
+    return render(request, "hubs/hub_detail.html", context)
 
 
 @login_required
