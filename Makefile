@@ -69,6 +69,7 @@ bench: install
 	$(BIN)/python bench/members.py
 	$(BIN)/python bench/live_status.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/health.py
 
 # gunicorn (4 workers) on Postgres under 50 users for 2 minutes (bench/load.py).
 load: install

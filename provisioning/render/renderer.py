@@ -268,6 +268,8 @@ def variables(spec: HubSpec, context: RenderContext, layout: str) -> dict[str, A
             }
         ),
         "secret_name": context.secret_name,
+        # Register the portal's service token (helm installs; monitoring reads usage with it).
+        "usage_service": bool(context.extra.get("usage_service")),
         "operator": dict(
             context.extra.get("operator") or {"name": "Hub Portal", "url": "https://example.org"}
         ),

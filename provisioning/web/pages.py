@@ -80,7 +80,8 @@ def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
             "from a repository keep their own files instead.",
         )
         return redirect(hub)
-    rendered = render_files(checked.spec, context_for(checked), "z2jh")
+    # For running elsewhere: without the portal's usage service.
+    rendered = render_files(checked.spec, context_for(checked, usage_service=False), "z2jh")
     return HttpResponse(
         rendered.files["values.yaml"],
         content_type="application/yaml; charset=utf-8",

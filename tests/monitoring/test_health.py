@@ -143,7 +143,7 @@ def test_it_leaves_a_hub_another_sweep_holds(hub: Hub, httpserver: HTTPServer) -
     httpserver.expect_request("/hub/health").respond_with_data("")
     point_at(hub, httpserver.url_for("/"))
     health.ensure_monitors()
-    token, claimed = health.claim(NOW)
+    _token, claimed = health.claim(NOW)
     assert [m.hub_id for m in claimed] == [hub.pk]
     # A second sweep, at once: nothing for it.
     assert health.claim(NOW)[1] == []

@@ -74,7 +74,7 @@ def test_it_shows_the_panel_to_the_hub_admins_and_hides_the_hub_from_others(
     assert client_for(other_lead).get(hub.get_absolute_url()).status_code == 404
     url = f"/hubs/{hub.cluster.slug}/{hub.name}/usage.csv"
     assert client_for(other_lead).get(url).status_code == 404
-    assert api_client(other_lead).get(f"/api/v1/hubs/gcp-us-central1/bcc/usage/").status_code == 404
+    assert api_client(other_lead).get("/api/v1/hubs/gcp-us-central1/bcc/usage/").status_code == 404
 
 
 def test_it_exports_each_series_as_csv(hub: Hub, lead: Any) -> None:
