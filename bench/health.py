@@ -109,7 +109,9 @@ def serve(ports: list[int], users: int, ready: Any) -> None:
         app.router.add_get("/{hub}/hub/api/users", list_users)
         app.router.add_get("/_stats", get_stats)
         app.router.add_post("/_reset", reset)
-        runner = web.AppRunner(app, access_log=None)
+        # A check the client gave up on (its timeout) ends here too, so a slow hub's
+        # abandoned request is not counted as in flight when the next sweep checks it.
+        runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await runner.setup()
         for port in ports:
             await web.TCPSite(runner, "127.0.0.1", port, backlog=2048).start()
@@ -207,6 +209,7 @@ def run_backend(backend: str, url: str, ports: list[int], args: Any) -> None:
         )
         if codes != (0, 0) or stats["overlaps"]:
             raise SystemExit("a sweep failed or two sweeps checked one hub at once")
+    run_child("reset", url, ports, args).wait()
     for kind in ("day", "usage"):
         if run_child(kind, url, ports, args).wait() != 0:
             raise SystemExit(f"{kind} failed")
@@ -273,7 +276,24 @@ def setup(args: Any, ports: list[int]) -> None:
 
 
 def reset(args: Any, ports: list[int]) -> None:
+    from django.db.models import Count
+
     from monitoring.models import HealthDay, HubMonitor
+
+    seen = dict(
+        HubMonitor.objects.exclude(last_checked=None)
+        .values_list("health")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    errors = dict(
+        HubMonitor.objects.exclude(last_error="")
+        .values_list("last_error")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    if seen:
+        print(f"  previous round: {seen}; errors {errors}", flush=True)
 
     HubMonitor.objects.update(last_checked=None, health_lease=None, health_claim="")
     HealthDay.objects.all().delete()

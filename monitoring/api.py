@@ -12,8 +12,9 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.decorators import api_view, parser_classes
+from rest_framework.decorators import api_view, parser_classes, renderer_classes
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,6 +23,20 @@ from monitoring.models import Incident
 from monitoring.pages import SERIES_COLUMNS, _csv, series_rows, today
 from portal.api import JSONBodyParser
 from provisioning.web.access import visible_hub
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `Accept: text/csv` through content negotiation; the view answers the CSV itself,
+    and an error (a dict) is written as JSON text."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: Any = None, context: Any = None) -> bytes:
+        if isinstance(data, bytes | str):
+            return data.encode() if isinstance(data, str) else data
+        return JSONRenderer().render(data)
 
 
 class PointSerializer(serializers.Serializer[dict[str, Any]]):
@@ -120,6 +135,7 @@ def hub_usage(request: Request, cluster: str, name: str) -> Response:
 )
 @api_view(["GET"])
 @parser_classes([JSONBodyParser])
+@renderer_classes([JSONRenderer, CSVRenderer])
 def hub_usage_csv(request: Request, cluster: str, name: str) -> Any:
     hub = visible_hub(request.user, cluster, name)
     asked = _range(request)

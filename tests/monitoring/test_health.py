@@ -65,7 +65,9 @@ def test_it_alerts_once_when_down_and_once_when_back(
             return health.sweep(now=NOW + dt.timedelta(minutes=minutes))
 
     settings.PORTAL_WEBHOOK_ALLOW_PRIVATE = True
-    make_hub_admin(hub, hub_admin, by=hub.request.requester)
+    assert hub.request is not None
+    requester = hub.request.requester
+    make_hub_admin(hub, hub_admin, by=requester)
     receiver = HTTPServer()
     receiver.start()
     try:
@@ -93,7 +95,7 @@ def test_it_alerts_once_when_down_and_once_when_back(
         assert incident.started_at == NOW + dt.timedelta(minutes=1) and incident.ended_at is None
         down_mail = [m for m in mail.outbox if "is down" in m.subject]
         assert sorted(a for m in down_mail for a in m.to) == sorted(
-            {hub.request.requester.email, hub_admin.email, operator.email}
+            {requester.email, hub_admin.email, operator.email}
         )
 
         answer["status"] = 200
@@ -149,7 +151,9 @@ def test_it_leaves_a_hub_another_sweep_holds(hub: Hub, httpserver: HTTPServer) -
     assert health.claim(NOW)[1] == []
     assert sweep_at(0)["checked"] == 0
     # The first sweep died; once its lease lapses the hub is taken again.
-    later = HubMonitor.objects.get(hub=hub).health_lease + dt.timedelta(seconds=1)
+    lease = HubMonitor.objects.get(hub=hub).health_lease
+    assert lease is not None
+    later = lease + dt.timedelta(seconds=1)
     assert health.sweep(now=later)["checked"] == 1
 
 

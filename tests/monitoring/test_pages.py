@@ -50,7 +50,7 @@ def with_history(hub: Hub, days: int = 10) -> None:
 
 def test_it_shows_health_usage_and_cost_on_the_hub_page(hub: Hub, lead: Any) -> None:
     with_history(hub)
-    Offering.objects.filter(pk=hub.offering_id).update(user_hour_rate=Decimal("0.10"))
+    Offering.objects.filter(hubs=hub).update(user_hour_rate=Decimal("0.10"))
     page = client_for(lead).get(hub.get_absolute_url())
     assert page.status_code == 200
     text = page.content.decode()
@@ -185,7 +185,7 @@ def test_it_shows_the_fleet_to_operators_in_a_constant_number_of_queries(
 
 
 def test_it_lists_hubs_over_their_estimate(hub: Hub, operator: Any) -> None:
-    Offering.objects.filter(pk=hub.offering_id).update(user_hour_rate=Decimal("1.00"))
+    Offering.objects.filter(hubs=hub).update(user_hour_rate=Decimal("1.00"))
     hub.refresh_from_db()
     expected = cost.estimate(hub)
     assert expected is not None
@@ -196,7 +196,7 @@ def test_it_lists_hubs_over_their_estimate(hub: Hub, operator: Any) -> None:
 
 
 def test_it_sums_a_community_statement(hub: Hub, lead: Any, other_lead: Any) -> None:
-    Offering.objects.filter(pk=hub.offering_id).update(
+    Offering.objects.filter(hubs=hub).update(
         monthly_fee=Decimal("100.00"), user_hour_rate=Decimal("0.50")
     )
     last_month = cost.months_back(cost.first_of(today()), 1)

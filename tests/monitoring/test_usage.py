@@ -33,7 +33,7 @@ def test_it_counts_users_from_their_last_activity() -> None:
     snap = usage.snapshot(three_days, NOW)
     assert (snap.active_day, snap.active_week, snap.active_month) == (0, 1, 1)
     # Never active, a stopped (not ready) server, junk: counted as nothing.
-    odd = [
+    odd: list[dict[str, Any]] = [
         {"name": "a", "last_activity": None, "servers": {"": {"ready": False}}},
         {"name": "b", "last_activity": "yesterday"},
     ]
