@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--child", choices=["setup", "reset", "sweep", "day", "usage"])
     parser.add_argument("--ports", default="")
     parser.add_argument("--backend", default="sqlite")
+    parser.add_argument("--only", choices=["sqlite", "postgres"], help="run on one database")
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -153,6 +154,8 @@ def main() -> None:
         targets["postgres"] = POSTGRES
     else:
         print("postgres: not reachable, skipped")
+    if args.only:
+        targets = {k: v for k, v in targets.items() if k == args.only}
     try:
         for backend, url in targets.items():
             if backend == "sqlite":
@@ -356,7 +359,7 @@ def day(args: Any, ports: list[int]) -> None:
     Incident.objects.all().delete()
     HubMonitor.objects.update(last_checked=None, health_lease=None, health_claim="")
     tables = ["monitoring_healthday", "monitoring_incident"]
-    before = table_bytes(tables)
+    before = table_bytes(tables, vacuum=True)
     start = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
     started = time.perf_counter()
     for minute in range(24 * 60):
