@@ -377,6 +377,21 @@ def day(args: Any, ports: list[int]) -> None:
     written = table_bytes(tables) - before
     kept = table_bytes(tables, vacuum=True) - before
     rows = HealthDay.objects.count()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        size = "pg_column_size(t.*)" if connection.vendor == "postgresql" else "0"
+        cursor.execute(
+            f"SELECT (SELECT COALESCE(SUM({size}), 0) FROM monitoring_healthday t)"  # noqa: S608
+            f" + (SELECT COALESCE(SUM({size}), 0) FROM monitoring_incident t)"
+        )
+        row_bytes = int(cursor.fetchone()[0])
+    if row_bytes:
+        print(
+            f"  rows alone (Postgres, no page or index overhead): {row_bytes / len(hubs):.0f} "
+            "bytes per hub per day",
+            flush=True,
+        )
     print(
         f"a day of checks (1,440 per hub) for {len(hubs)} hubs: {kept / len(hubs):.0f} bytes "
         f"per hub per day kept (target < 1024; {rows} day rows, {Incident.objects.count()} "
