@@ -9,7 +9,7 @@ of 24 numbers); usage is kept as hourly and daily aggregates.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
@@ -23,7 +23,13 @@ def empty_hours() -> list[int]:
     return [0] * HOURS
 
 
-class HourCounts(models.CharField):
+if TYPE_CHECKING:
+    _Text = models.CharField[list[int] | str, list[int]]
+else:
+    _Text = models.CharField
+
+
+class HourCounts(_Text):
     """24 counts, one per hour, as a list in Python and "n,n,...,n" in the database: a
     third of what the same list takes as JSON (Postgres's jsonb stores each number with
     its own header), for a row written every minute for every hub."""
