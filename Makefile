@@ -44,7 +44,7 @@ run: install
 SEMGREP := SEMGREP_ENABLE_VERSION_CHECK=0 $(BIN)/semgrep
 SEMGREP_OPTIONS := --metrics=off --disable-version-check --quiet
 # What is deployed (bench/ and tests/ are not).
-CODE := accounts events hubs notifications portal provisioning
+CODE := accounts events hubs monitoring notifications portal provisioning
 
 lint: install
 	$(BIN)/ruff check .
@@ -69,6 +69,7 @@ bench: install
 	$(BIN)/python bench/members.py
 	$(BIN)/python bench/live_status.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/health.py
 
 # The API fuzzing of `make test` at depth: 300 generated requests per operation and
 # persona (about 25 minutes on two cores; `make test` runs 40).

@@ -98,7 +98,9 @@ class SecretFieldsForm(forms.ModelForm):
 @admin.register(Offering)
 class OfferingAdmin(PortalAdmin):
     form = OfferingForm
-    list_display = ("slug", "name", "max_users", "monthly_fee", "requires_review", "active")
+    list_display = (
+        "slug", "name", "max_users", "monthly_fee", "user_hour_rate", "requires_review", "active",
+    )  # fmt: skip
     list_filter = ("active", "requires_review")
     filter_horizontal = ("clusters",)
     search_fields = ("slug", "name")

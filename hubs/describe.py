@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
+
+from django.conf import settings
 
 PROVIDER_NAMES = {
     "github": "GitHub",
@@ -187,6 +190,14 @@ def resources(offering: Any) -> Resources:
     )
 
 
+def monthly_cost(offering: Any, users: int, hours_per_user: float) -> Decimal:
+    """What a tier is expected to cost a month for `users` people who each run a server
+    `hours_per_user` hours (PORTAL_COST_HOURS_PER_USER): its fee plus the user-hours."""
+    rate = Decimal(str(getattr(offering, "user_hour_rate", 0) or 0))
+    hours = Decimal(str(hours_per_user)) * Decimal(users)
+    return (Decimal(str(offering.monthly_fee)) + rate * hours).quantize(Decimal("0.01"))
+
+
 def estimate(offering: Any, users: Any, memory_gb: float) -> str:
     """What a tier comes to for `users` people (static/js/request_form.js says the same live)."""
     try:
@@ -197,11 +208,17 @@ def estimate(offering: Any, users: Any, memory_gb: float) -> str:
         return ""
     if count > offering.max_users:
         return f"More than this tier's {offering.max_users} users."
-    fee = float(offering.monthly_fee)
-    per_user = f"${fee / count:,.2f} per user a month" if fee > 0 else "free"
+    hours = float(settings.PORTAL_COST_HOURS_PER_USER)
+    total = float(monthly_cost(offering, count, hours))
+    per_user = f"${total / count:,.2f} per user a month" if total > 0 else "free"
     cpu = round(float(offering.cpu_guarantee) * count, 1)
+    about = (
+        f" (about ${total:,.2f} a month with {hours:g} server-hours per user)"
+        if float(getattr(offering, "user_hour_rate", 0) or 0) > 0
+        else ""
+    )
     return (
-        f"For {count} users: {per_user}; with everyone on, {cpu:g} CPUs and "
+        f"For {count} users: {per_user}{about}; with everyone on, {cpu:g} CPUs and "
         f"{round(memory_gb * count)} GB of memory guaranteed."
     )
 

@@ -13,6 +13,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from hubs.describe import estimate, resources
 from hubs.members import normalise, split_paste
@@ -322,6 +323,8 @@ class RequestForm(forms.Form):
         return {
             o.slug: {
                 "fee": float(o.monthly_fee),
+                "rate": float(o.user_hour_rate),
+                "hours": float(settings.PORTAL_COST_HOURS_PER_USER),
                 "max_users": o.max_users,
                 "cpu": float(o.cpu_guarantee),
                 "memory_gb": gigabytes(o.mem_guarantee),

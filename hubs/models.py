@@ -106,12 +106,11 @@ class Cluster(models.Model):
     )
     # gitops mode: "active" means deployed, so where the portal can reach the cluster's
     # hubs it waits after the merge until /hub/health answers (provisioning/deployments.py).
-    health_url_template = models.CharField(
-        max_length=300,
-        blank=True,
+    wait_for_health = models.BooleanField(
+        default=False,
         help_text=(
-            "GitOps clusters: after a merge, a hub is active only once <this>/hub/health "
-            "answers 200; {domain}, {hub}, e.g. https://{domain}. Empty: active at the merge."
+            "GitOps clusters: after a merge, a hub is active only once its /hub/health "
+            "answers 200 at the address above. Off: active at the merge."
         ),
     )
 
@@ -169,6 +168,13 @@ class Offering(models.Model):
     shared_directory = models.BooleanField(default=False)
     max_users = models.PositiveIntegerField(default=100)
     monthly_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    user_hour_rate = models.DecimalField(
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+        help_text="Charged per user-hour (a user's server running an hour), on top of the fee.",
+    )
     clusters = models.ManyToManyField(Cluster, related_name="offerings", blank=True)
     allow_custom_image = models.BooleanField(default=False)
     requires_review = models.BooleanField(default=True)
@@ -405,6 +411,21 @@ class Hub(models.Model):
         return f"https://{self.domain}"
 
     @property
+    def address(self) -> str:
+        """Where the portal reaches the hub (its cluster's hub_url_template), without a
+        trailing slash: the helm backend's readiness, the GitOps wait for /hub/health and
+        monitoring all ask here. A template naming something unknown falls back to url."""
+        template = self.cluster.hub_url_template or "https://{domain}"
+        namespace_template = self.cluster.namespace_template or "{hub}"
+        try:
+            namespace = namespace_template.format(hub=self.name)
+            return template.format(domain=self.domain, hub=self.name, namespace=namespace).rstrip(
+                "/"
+            )
+        except (KeyError, IndexError, ValueError):
+            return self.url
+
+    @property
     def has_spec(self) -> bool:
         """Whether the portal holds this hub's whole spec (hubs adopted from a
         repository may have only part of one), so it can render, change and export it."""
@@ -449,6 +470,9 @@ class HubSecret(models.Model):
         OAUTH_CLIENT_SECRET = "oauth_client_secret", "OAuth client secret"
         SHARED_PASSWORD = "shared_password", "Shared password"
         ADMIN_PASSWORD = "admin_password", "Admin password"
+        # The portal's JupyterHub API token for reading usage (monitoring/usage.py):
+        # generated for helm clusters, added by an operator for GitOps ones.
+        USAGE_TOKEN = "usage_token", "Usage API token (the portal's service token)"
 
     hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="secrets")
     key = models.CharField(max_length=40, choices=Key.choices)

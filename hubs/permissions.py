@@ -144,3 +144,10 @@ def can_manage_hub(user: Any, hub: Hub) -> bool:
 def can_decommission_hub(user: Any, hub: Hub) -> bool:
     """Remove a hub (its users' data goes with it): its requester and leads, and operators."""
     return bool(user.is_authenticated and (is_operator(user) or _leads(user, hub)))
+
+
+def can_view_statement(user: Any, community: Any) -> bool:
+    """A community's monthly statement (its hubs' costs): its leads and operators."""
+    return bool(
+        user.is_authenticated and (is_operator(user) or community.leads.filter(pk=user.pk).exists())
+    )

@@ -56,6 +56,20 @@ class SubmissionRule(Protocol):
         or "" to leave it to the reviewers (the events app's capacity and auto-approval)."""
 
 
+class HubExtension(Protocol):
+    """What an app above adds to every hub's page and API answer (monitoring: health,
+    usage and cost), without the pages below it knowing the app."""
+
+    def prefetch(self, hubs: Any) -> Any:
+        """The hubs queryset with what `summary` reads joined in (no query per hub)."""
+
+    def summary(self, hub: Hub) -> dict[str, Any]:
+        """{key: value} merged into the hub's API representation."""
+
+    def panels(self, request: Any, hub: Hub) -> str:
+        """HTML for the hub page's #hub-panels (rendered from a template: already escaped)."""
+
+
 _provisioner: Provisioner | None = None
 _previewer: Previewer | None = None
 _submission_rules: list[SubmissionRule] = []
@@ -75,6 +89,35 @@ def inputs_form(cluster: Cluster, data: Any = None) -> forms.Form:
         raise ImproperlyConfigured("provisioning is not installed (INSTALLED_APPS)")
     conventions = cluster.conventions if isinstance(cluster.conventions, dict) else {}
     return _inputs_form(conventions, data)
+
+
+_hub_extensions: list[HubExtension] = []
+
+
+def add_hub_extension(extension: HubExtension) -> None:
+    """Installed at start-up by an app above the domain (idempotent)."""
+    if extension not in _hub_extensions:
+        _hub_extensions.append(extension)
+
+
+def prefetch_hubs(hubs: Any) -> Any:
+    """`hubs` (a queryset) with what every extension's summary reads."""
+    for extension in _hub_extensions:
+        hubs = extension.prefetch(hubs)
+    return hubs
+
+
+def hub_summary(hub: Hub) -> dict[str, Any]:
+    """What the extensions add to a hub's API representation."""
+    summary: dict[str, Any] = {}
+    for extension in _hub_extensions:
+        summary.update(extension.summary(hub))
+    return summary
+
+
+def hub_panels(request: Any, hub: Hub) -> list[str]:
+    """The extensions' panels for the hub page."""
+    return [extension.panels(request, hub) for extension in _hub_extensions]
 
 
 def add_submission_rule(rule: SubmissionRule) -> None:

@@ -65,6 +65,8 @@ EVENTS: dict[str, str] = {
     "hub.removed": "a hub was removed",
     "hub.credentials_needed": "a GitOps hub's login needs secrets the operators must add",
     "hub.credentials_added": "a hub's login secrets were added; it is active",
+    "hub.down": "a hub stopped answering its health check (monitoring)",
+    "hub.recovered": "a hub that was down answers again",
     "deployment.queued": "a deployment was queued",
     "deployment.awaiting_merge": "a deployment waits for its pull request to be merged",
     "deployment.succeeded": "a deployment succeeded",

@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "provisioning",
     # After provisioning: its ready() installs the seams' event-aware provisioner.
     "events",
+    # Health, usage and cost (issue 16): adds its panels to hub pages through hubs.seams.
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +191,8 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     # The API reference at /api/v1/docs/ (portal/apidocs.py).
     ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
+    # The hub page's and the fleet page's charts (monitoring/).
+    ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -380,7 +384,34 @@ PORTAL_WEBHOOK_SWEEP_AFTER = env.int("PORTAL_WEBHOOK_SWEEP_AFTER", default=600)
 PORTAL_WEBHOOK_ALLOW_PRIVATE = env.bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", default=False)
 # The reviewers' daily digest of requests waiting for review, at this hour (UTC).
 PORTAL_DIGEST_HOUR = env.int("PORTAL_DIGEST_HOUR", default=8)
+# Monitoring (monitoring/, docs/monitoring.md): beat checks every active hub's
+# /hub/health each PORTAL_HEALTH_INTERVAL seconds, at most PORTAL_HEALTH_CONCURRENCY
+# at once, each within PORTAL_HEALTH_TIMEOUT; a hub failing PORTAL_HEALTH_DOWN_AFTER
+# checks in a row is down (its admins and the operators are told once, and once
+# more when it answers again). Usage is read from each hub's REST API every
+# PORTAL_USAGE_INTERVAL seconds. Costs are shown in PORTAL_COST_CURRENCY; an
+# estimate assumes PORTAL_COST_HOURS_PER_USER server-hours per user a month.
+PORTAL_HEALTH_INTERVAL = env.float("PORTAL_HEALTH_INTERVAL", default=60.0)
+PORTAL_HEALTH_TIMEOUT = env.float("PORTAL_HEALTH_TIMEOUT", default=10.0)
+PORTAL_HEALTH_CONCURRENCY = env.int("PORTAL_HEALTH_CONCURRENCY", default=100)
+PORTAL_HEALTH_DOWN_AFTER = env.int("PORTAL_HEALTH_DOWN_AFTER", default=3)
+PORTAL_USAGE_INTERVAL = env.float("PORTAL_USAGE_INTERVAL", default=300.0)
+PORTAL_USAGE_TIMEOUT = env.float("PORTAL_USAGE_TIMEOUT", default=30.0)
+PORTAL_COST_CURRENCY = env.str("PORTAL_COST_CURRENCY", default="USD")
+PORTAL_COST_HOURS_PER_USER = env.float("PORTAL_COST_HOURS_PER_USER", default=20.0)
 CELERY_BEAT_SCHEDULE = {
+    "health-sweep": {
+        "task": "monitoring.tasks.health_sweep",
+        "schedule": PORTAL_HEALTH_INTERVAL,
+    },
+    "usage-poll": {
+        "task": "monitoring.tasks.usage_poll",
+        "schedule": PORTAL_USAGE_INTERVAL,
+    },
+    "uptime-rollup": {
+        "task": "monitoring.tasks.uptime_rollup",
+        "schedule": 3600.0,
+    },
     "sweep-deployments": {
         "task": "provisioning.tasks.sweep_deployments",
         "schedule": PORTAL_SWEEP_EVERY,

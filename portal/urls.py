@@ -13,6 +13,8 @@ from events import api_urls as event_api
 from events import urls as event_pages
 from hubs import urls as hub_pages
 from hubs.api import urls as hub_api
+from monitoring import api_urls as monitoring_api
+from monitoring import urls as monitoring_pages
 from portal import apidocs
 from provisioning.web import api_urls as provisioning_api
 from provisioning.web import urls as provisioning_pages
@@ -27,9 +29,15 @@ urlpatterns = [
     path("api/v1/docs/", apidocs.api_docs, name="api-docs"),
     path(
         "api/v1/",
-        include(hub_api.urlpatterns + provisioning_api.urlpatterns + event_api.urlpatterns),
+        include(
+            hub_api.urlpatterns
+            + provisioning_api.urlpatterns
+            + event_api.urlpatterns
+            + monitoring_api.urlpatterns
+        ),
     ),
     path("", include(event_pages)),
+    path("", include(monitoring_pages)),
     path("", include(provisioning_pages)),
     # Request pages and hub pages share one namespace: {% url 'hubs:hub' ... %}.
     path("", include((hub_pages.urlpatterns + provisioning_pages.hub_urlpatterns, "hubs"))),

@@ -108,7 +108,10 @@ def values_of(hub: Hub) -> Bundle:
             text = revision.files["files"]["values.yaml"]
             return Bundle(name=hub.name, values=yaml.safe_load(text) or {}, values_text=text)
         return _adopted_values(hub, revision)
-    text = render(checked.spec, context_for(checked), "z2jh").files["values.yaml"]
+    # To run the hub elsewhere: without the portal's service (it would read usage for nobody).
+    text = render(checked.spec, context_for(checked, usage_service=False), "z2jh").files[
+        "values.yaml"
+    ]
     return Bundle(name=hub.name, values=yaml.safe_load(text) or {}, values_text=text)
 
 

@@ -136,15 +136,13 @@ def mark_succeeded(
 def health_url_for(deployment: Deployment) -> str:
     """Where a GitOps hub must answer before its applied change counts as deployed ("" if
     its cluster names no such place, or the deployment removes the hub)."""
-    cluster = deployment.hub.cluster
-    template = cluster.health_url_template
     if (
-        not template
+        not deployment.hub.cluster.wait_for_health
         or deployment.backend != Deployment.Backend.GITOPS
         or deployment.action != Deployment.Action.APPLY
     ):
         return ""
-    return health.health_url(template, domain=deployment.hub.domain, hub=deployment.hub.name)
+    return health.health_url(deployment.hub.address)
 
 
 @transaction.atomic

@@ -90,8 +90,8 @@ def plan(deployment: Deployment) -> list[_Plan]:
         return steps
     steps.append(_Plan("committed", "Committed", ("commit", "push")))
     done = "Removed" if remove else "Deployed"
-    # Where the cluster says where its hubs answer, "deployed" waits for /hub/health.
-    health = not remove and bool(deployment.hub.cluster.health_url_template)
+    # Where the cluster says to, "deployed" waits for /hub/health.
+    health = not remove and deployment.hub.cluster.wait_for_health
     if policy == "direct" and health:
         steps.append(_Plan("deployed", "Committed to the base branch", ("merged", "succeeded")))
     elif policy == "direct":

@@ -11,11 +11,10 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="cluster",
-            name="health_url_template",
-            field=models.CharField(
-                blank=True,
-                help_text="GitOps clusters: after a merge, a hub is active only once <this>/hub/health answers 200; {domain}, {hub}, e.g. https://{domain}. Empty: active at the merge.",
-                max_length=300,
+            name="wait_for_health",
+            field=models.BooleanField(
+                default=False,
+                help_text="GitOps clusters: after a merge, a hub is active only once its /hub/health answers 200 at the address above. Off: active at the merge.",
             ),
         ),
         migrations.AlterField(

@@ -1,7 +1,8 @@
 """Whether a hub answers: GET <hub url>/hub/health, 200 (JupyterHub's health endpoint).
 
 Used after a GitOps merge where the cluster names where its hubs are reached
-(Cluster.health_url_template): "active" means deployed, not merely merged.
+(Cluster.wait_for_health), and by the helm backend's readiness check: "active" means
+deployed, not merely merged. Where a hub answers is Hub.address.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import requests
 TIMEOUT = 10
 
 
-def health_url(template: str, *, domain: str, hub: str) -> str:
-    """`template` ({domain}, {hub}) filled in, with /hub/health."""
-    return template.format(domain=domain, hub=hub).rstrip("/") + "/hub/health"
+def health_url(address: str) -> str:
+    """JupyterHub's health endpoint of the hub at `address` (Hub.address)."""
+    return address.rstrip("/") + "/hub/health"
 
 
 def answers(url: str) -> tuple[bool, str]:

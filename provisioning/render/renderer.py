@@ -268,6 +268,8 @@ def variables(spec: HubSpec, context: RenderContext, layout: str) -> dict[str, A
             }
         ),
         "secret_name": context.secret_name,
+        # Register the portal's service token (helm installs; monitoring reads usage with it).
+        "usage_service": bool(context.extra.get("usage_service")),
         "operator": dict(
             context.extra.get("operator") or {"name": "Hub Portal", "url": "https://example.org"}
         ),
@@ -419,5 +421,11 @@ def context_for(
         secret_name=cluster.hub_secret_name,
         inputs=dict(inputs or {}),
         input_specs=specs,
-        extra={"operator": operator, **extra},
+        # Helm installs register the portal's service token (monitoring reads usage with it);
+        # GitOps hubs get theirs from an operator (HubSecret usage_token).
+        extra={
+            "operator": operator,
+            "usage_service": cluster.deploy_mode == cluster.DeployMode.HELM,
+            **extra,
+        },
     )

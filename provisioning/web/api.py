@@ -18,6 +18,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hubs import seams
 from hubs.api.serializers import PreviewSerializer
 from hubs.api.views import json_object, split_body
 from hubs.models import Hub, HubRequest, HubSecret
@@ -62,7 +63,7 @@ class HubList(generics.ListAPIView[Hub]):
     def get_queryset(self) -> QuerySet[Hub]:
         latest = Deployment.objects.filter(hub=OuterRef("pk")).order_by("-created_at", "-pk")
         return (
-            visible_hubs(self.request.user)
+            seams.prefetch_hubs(visible_hubs(self.request.user))
             .annotate(
                 latest_deployment_id=Subquery(latest.values("pk")[:1]),
                 latest_deployment_state=Subquery(latest.values("state")[:1]),

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from hubs import permissions
+from hubs import permissions, seams
 from hubs.models import Hub, HubRequest
 from hubs.spec import SpecError
 from hubs.states import DEPLOYMENT_ACTIVE, HubState, IllegalTransition
@@ -56,7 +56,10 @@ def hub_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def hub_detail(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
     hub = visible_hub(request.user, cluster, name)
-    return render(request, "hubs/hub_detail.html", live.hub_context(request.user, hub))
+    context = live.hub_context(request.user, hub)
+    # Panels the apps above add (monitoring: health, usage, cost), through the domain's seam.
+    context["hub_panels"] = seams.hub_panels(request, hub)
+    return render(request, "hubs/hub_detail.html", context)
 
 
 @login_required
@@ -77,7 +80,8 @@ def hub_export(request: HttpRequest, cluster: str, name: str) -> HttpResponse:
             "from a repository keep their own files instead.",
         )
         return redirect(hub)
-    rendered = render_files(checked.spec, context_for(checked), "z2jh")
+    # For running elsewhere: without the portal's usage service.
+    rendered = render_files(checked.spec, context_for(checked, usage_service=False), "z2jh")
     return HttpResponse(
         rendered.files["values.yaml"],
         content_type="application/yaml; charset=utf-8",

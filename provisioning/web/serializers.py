@@ -9,11 +9,30 @@ from drf_spectacular.utils import extend_schema_field
 from pydantic import Field, create_model
 from rest_framework import serializers
 
+from hubs import seams
 from hubs.api.serializers import FileDiffSerializer, RequestDetailSerializer
 from hubs.models import Hub, HubRequest, HubRevision, HubSecret
 from hubs.spec import HubSpec
 from portal.api import StrictBooleanField
 from provisioning.models import Deployment, DeploymentLogEntry, PendingCredentials
+
+_NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
+_PERCENT = {"type": "number", "nullable": True, "minimum": 0, "maximum": 100}
+# What monitoring (an app above, through hubs.seams) says of a hub's health; null
+# when no monitoring app is installed.
+HEALTH_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "status": {"type": "string", "enum": ["unknown", "up", "failing", "down"]},
+        "since": _NULLABLE_TIME,
+        "last_checked": _NULLABLE_TIME,
+        "uptime_7d": _PERCENT,
+        "uptime_30d": _PERCENT,
+        "incidents_30d": {"type": "integer"},
+    },
+    "required": ["status", "since", "last_checked", "uptime_7d", "uptime_30d", "incidents_30d"],
+}
 
 
 class LogEntrySerializer(serializers.ModelSerializer[DeploymentLogEntry]):
@@ -66,12 +85,13 @@ class HubSerializer(serializers.ModelSerializer[Hub]):
         source="offering.slug", default=None, allow_null=True, read_only=True
     )
     latest_deployment = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
 
     class Meta:
         model = Hub
         fields = [
             "id", "name", "cluster", "display_name", "domain", "state", "offering",
-            "current_revision", "created_at", "updated_at", "latest_deployment",
+            "current_revision", "created_at", "updated_at", "latest_deployment", "health",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -86,6 +106,12 @@ class HubSerializer(serializers.ModelSerializer[Hub]):
             "commit_sha": obj.latest_deployment_commit,  # type: ignore[attr-defined]
             "pr_url": obj.latest_deployment_pr_url,  # type: ignore[attr-defined]
         }
+
+    @extend_schema_field(HEALTH_SCHEMA)
+    def get_health(self, obj: Hub) -> dict[str, Any] | None:
+        # Added by an app above through the domain's seam (monitoring); lists prefetch it.
+        health = seams.hub_summary(obj).get("health")
+        return health if isinstance(health, dict) else None
 
 
 CHANGE_NEEDS_REVIEW = (

@@ -50,10 +50,14 @@
         el.textContent = "More than this tier's " + tier.max_users + " users.";
         return;
       }
-      const fee = tier.fee > 0 ? money(tier.fee / count) + " per user a month" : "free";
+      // hubs/describe.py's estimate: the fee plus the expected user-hours at the tier's rate.
+      const total = tier.fee + (tier.rate || 0) * (tier.hours || 0) * count;
+      const fee = total > 0 ? money(total / count) + " per user a month" : "free";
+      const about = tier.rate > 0 ? " (about " + money(total) + " a month with " + tier.hours +
+        " server-hours per user)" : "";
       const cpu = Math.round(tier.cpu * count * 10) / 10;
       const memory = Math.round(tier.memory_gb * count);
-      el.textContent = "For " + count + " users: " + fee + "; with everyone on, " + cpu +
+      el.textContent = "For " + count + " users: " + fee + about + "; with everyone on, " + cpu +
         " CPUs and " + memory + " GB of memory guaranteed.";
     });
   }

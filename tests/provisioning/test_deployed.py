@@ -62,7 +62,8 @@ def proposed(
     target.webhook_secret = "webhook-secret-for-tests"
     target.save()
     cluster = make_cluster(target)
-    cluster.health_url_template = httpserver.url_for("/") + "{hub}"
+    cluster.hub_url_template = httpserver.url_for("/") + "{hub}"
+    cluster.wait_for_health = True
     cluster.save()
     hub, deployment = make_hub(cluster, "newhub", requester=lead, approver=reviewer)
     assert deployment is not None
@@ -188,7 +189,8 @@ def test_it_waits_for_the_hub_after_a_direct_commit_too(
     health = Health(httpserver)
     target = make_target(bare_repo, merge_policy=DeployTarget.MergePolicy.DIRECT)
     cluster = make_cluster(target)
-    cluster.health_url_template = httpserver.url_for("/") + "{hub}"
+    cluster.hub_url_template = httpserver.url_for("/") + "{hub}"
+    cluster.wait_for_health = True
     cluster.save()
     hub, deployment = make_hub(cluster, "newhub", requester=lead, approver=reviewer)
     assert deployment is not None

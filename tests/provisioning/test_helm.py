@@ -122,7 +122,14 @@ def test_it_installs_a_hub_with_helm_and_waits_until_it_answers(
     assert secret is not None
     assert secret["type"] == "Opaque"
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    assert decoded == {"oauth-client-id": CLIENT_ID, "oauth-client-secret": CLIENT_SECRET}
+    # The portal's service token (monitoring reads usage with it), made for the hub once.
+    usage_token = the_hub.secrets.get(key="usage_token").value
+    assert len(usage_token) == 64
+    assert decoded == {
+        "oauth-client-id": CLIENT_ID,
+        "oauth-client-secret": CLIENT_SECRET,
+        "usage-token": usage_token,
+    }
     quota = fake_kube.get("resourcequotas", "hub-portal-quota", "bcc")
     assert quota is not None and quota["spec"]["hard"] == QUOTA
     assert fake_kube.invalid == []
@@ -161,6 +168,20 @@ def test_it_installs_a_hub_with_helm_and_waits_until_it_answers(
         "name": "hub-portal-secrets",
         "key": "oauth-client-secret",
     }
+    # The service token too: registered as a service with read-only scopes, read from the Secret.
+    assert usage_token not in call["values"]
+    hub_values = yaml.safe_load(call["values"])["hub"]
+    assert extra_env["HUB_PORTAL_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "hub-portal-secrets",
+        "key": "usage-token",
+    }
+    assert hub_values["services"]["hub-portal"]["name"] == "hub-portal"
+    assert hub_values["loadRoles"]["hub-portal-usage"] == {
+        "description": "Hub Portal reads users and servers for usage reports",
+        "scopes": ["list:users", "read:users", "read:servers"],
+        "services": ["hub-portal"],
+    }
+    assert "hub-portal-service-token" in hub_values["extraConfig"]
     # The portal's own secrets are not in helm's environment.
     assert not [name for name in call["env"] if name.startswith("PORTAL_")]
 
@@ -169,6 +190,7 @@ def test_it_installs_a_hub_with_helm_and_waits_until_it_answers(
     assert "STATUS: deployed" in output
     messages = "\n".join(log_of(deployment))
     assert CLIENT_SECRET not in messages and CLIENT_ID not in messages
+    assert usage_token not in messages
     assert "answered 200: the hub is up" in messages
     # Readiness was polled until the Deployment became available.
     assert fake_kube.deployment_gets[("bcc", "hub")] >= 2

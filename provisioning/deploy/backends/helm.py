@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from secrets import token_hex
 from typing import IO, TYPE_CHECKING, Any
 
 import requests
@@ -44,6 +45,7 @@ import yaml
 from django.conf import settings
 
 from hubs.spec import DNS_LABEL
+from provisioning.deploy import health
 from provisioning.deploy.backends.base import Backend, DeployError, LogFn, Outcome, rendered_files
 from provisioning.deploy.kube import Kube, labels_for, owns
 
@@ -62,7 +64,7 @@ HEALTH_TIMEOUT = 10.0
 # worker's cloud credentials, proxies and HOME.
 HIDDEN_ENV = re.compile(r"^(PORTAL_|DJANGO_|SECRET_KEY|DATABASE_URL|REDIS_URL|CELERY_)")
 # HubSecret keys whose values must never appear in a values file.
-SECRET_VALUES = ("oauth_client_secret", "shared_password", "admin_password")
+SECRET_VALUES = ("oauth_client_secret", "shared_password", "admin_password", "usage_token")
 
 
 def secret_key(hub_secret_key: str) -> str:
@@ -71,6 +73,17 @@ def secret_key(hub_secret_key: str) -> str:
     The names the z2jh templates' secretKeyRefs use.
     """
     return hub_secret_key.replace("_", "-")
+
+
+def ensure_service_token(hub: Any) -> None:
+    """The portal's JupyterHub service token for a helm-installed hub, made once (monitoring
+    reads the hub's users with it; the values register it as the `hub-portal` service and
+    read it from the hub's Secret). Stored encrypted; never in a values file or a log."""
+    from hubs.models import HubSecret
+
+    HubSecret.objects.get_or_create(
+        hub=hub, key=HubSecret.Key.USAGE_TOKEN, defaults={"value": token_hex(32)}
+    )
 
 
 def secret_refs(values: Any, secret_name: str) -> set[str]:
@@ -246,7 +259,9 @@ class HelmRun:
         return self.cluster.hub_secret_name
 
     def secrets(self) -> dict[str, str]:
-        """{Secret key: value} from the hub's HubSecret rows."""
+        """{Secret key: value} from the hub's HubSecret rows (the portal's service token made
+        first if the hub has none)."""
+        ensure_service_token(self.hub)
         return {secret_key(s.key): s.value for s in self.hub.secrets.all() if s.value}
 
     def check_secrets(self, secrets: Mapping[str, str]) -> None:
@@ -382,10 +397,7 @@ class HelmRun:
     # --- readiness --------------------------------------------------------
     @property
     def health_url(self) -> str:
-        base = self.cluster.hub_url_template.format(
-            domain=self.hub.domain, hub=self.hub.name, namespace=self.namespace
-        )
-        return base.rstrip("/") + "/hub/health"
+        return health.health_url(self.hub.address)
 
     def healthy(self) -> tuple[bool, str]:
         try:
