@@ -73,8 +73,9 @@ class HubCost:
 
 
 def hub_cost(hub: Hub, today: dt.date, *, months: int = 3) -> HubCost:
-    """This month so far and the `months` before it (one query)."""
+    """This month so far and the `months` before it that the hub existed in (one query)."""
     this = first_of(today)
+    born = first_of(hub.created_at.date())
     start = months_back(this, months)
     hours = {
         row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]: row["h"]
@@ -87,6 +88,8 @@ def hub_cost(hub: Hub, today: dt.date, *, months: int = 3) -> HubCost:
     previous = []
     for n in range(1, months + 1):
         month = months_back(this, n)
+        if month < born:  # no fee for months before the hub was made
+            break
         used = float(hours.get(month) or 0)
         previous.append(Month(month, used, charge(hub, used)))
     used = float(hours.get(this) or 0)

@@ -232,3 +232,26 @@ def test_it_estimates_a_tier_with_its_rate_on_the_request_form(catalog: None, le
     assert page.status_code == 200
     text = page.content.decode()
     assert '"rate": 0.25' in text and '"hours": 20.0' in text
+
+
+def test_it_charges_no_month_before_the_hub_was_made(hub: Hub) -> None:
+    # A hub made this month showed the tier's fee for each of the three months before.
+    made = today().replace(day=1) - dt.timedelta(days=40)  # in the month before last
+    Hub.objects.filter(pk=hub.pk).update(
+        created_at=dt.datetime.combine(made, dt.time(12), tzinfo=dt.UTC)
+    )
+    hub.refresh_from_db()
+
+    shown = cost.hub_cost(hub, today())
+
+    assert [m.month for m in shown.previous] == [
+        cost.months_back(cost.first_of(today()), n) for n in (1, 2)
+    ]
+    fresh = cost.hub_cost(live_hub_made_today(hub), today())
+    assert fresh.previous == []
+
+
+def live_hub_made_today(hub: Hub) -> Hub:
+    Hub.objects.filter(pk=hub.pk).update(created_at=timezone.now())
+    hub.refresh_from_db()
+    return hub
