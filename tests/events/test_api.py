@@ -171,3 +171,11 @@ def test_it_lists_events_in_a_constant_number_of_queries(catalog, lead, reviewer
     with CaptureQueriesContext(connection) as four:
         assert len(client.get("/api/v1/events/").json()["results"]) == 4
     assert len(four) == len(one)
+
+
+def test_the_event_form_has_its_only_tier_chosen(catalog):
+    from events.forms import EventForm
+
+    radios = str(EventForm()["offering"])
+    assert 'value=""' not in radios  # no empty "Choose…" button
+    assert radios.count('type="radio"') == 1 and "checked" in radios

@@ -54,3 +54,16 @@ def test_it_frees_a_name_once_the_hub_is_decommissioned(hub):
     Hub.objects.filter(pk=hub.pk).update(state="decommissioned")
     Hub.objects.create(name=hub.name, cluster=hub.cluster, domain="x.example.org")
     assert Hub.objects.filter(name=hub.name).count() == 2
+
+
+def test_it_says_where_a_hub_answers_in_one_place(hub):
+    # The helm readiness check, the GitOps wait for /hub/health and monitoring all ask
+    # Hub.address; monitoring once formatted the template without {namespace}.
+    cluster = hub.cluster
+    cluster.hub_url_template = "http://proxy.{namespace}.svc/{hub}/"
+    cluster.namespace_template = "hub-{hub}"
+    assert hub.address == f"http://proxy.hub-{hub.name}.svc/{hub.name}"
+    cluster.hub_url_template = "https://{domain}"
+    assert hub.address == f"https://{hub.domain}"
+    cluster.hub_url_template = "https://{nothing}"
+    assert hub.address == hub.url
