@@ -15,13 +15,14 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_events")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, on_each_database, postgres_url
+
+POSTGRES = postgres_url("bench_events")
 
 
 def main() -> None:
@@ -34,35 +35,19 @@ def main() -> None:
     if args.child:
         measure(args.child, args.events, args.scheduled, args.runs)
         return
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-    targets = {"sqlite": f"sqlite:///{ROOT / 'var' / 'bench' / 'events.sqlite3'}"}
-    if recreate_postgres():
-        targets["postgres"] = POSTGRES
-    else:
-        print("postgres: not reachable, skipped")
-    for name, url in targets.items():
-        if name == "sqlite":
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-        env.pop("REDIS_URL", None)
-        subprocess.run(
-            [sys.executable, __file__, "--child", name, "--events", str(args.events),
-             "--scheduled", str(args.scheduled), "--runs", str(args.runs)],
-            env=env, check=True, cwd=ROOT,
-        )  # fmt: skip
-
-
-def recreate_postgres() -> bool:
-    import psycopg
-
-    base, _, dbname = POSTGRES.rpartition("/")
-    try:
-        with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    except psycopg.OperationalError:
-        return False
-    return True
+    on_each_database(
+        __file__,
+        "events",
+        POSTGRES,
+        [
+            "--events",
+            str(args.events),
+            "--scheduled",
+            str(args.scheduled),
+            "--runs",
+            str(args.runs),
+        ],
+    )
 
 
 def measure(backend: str, count: int, scheduled: int, runs: int) -> None:
@@ -77,9 +62,9 @@ def measure(backend: str, count: int, scheduled: int, runs: int) -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from accounts.tokens import create_token
     from events import schedule
     from events.models import ClusterCapacity, Event, EventPolicy, EventStep
     from hubs.models import HubRequest, Offering
@@ -95,7 +80,7 @@ def measure(backend: str, count: int, scheduled: int, runs: int) -> None:
         ClusterCapacity.objects.create(cluster=cluster, concurrent_users=2000)
     organiser = User.objects.create_user("organiser", "o@example.org", "x")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=organiser).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(organiser, 'bench')[1]}")
     season = timezone.now().replace(microsecond=0) + dt.timedelta(days=30)
     timings = []
     for i in range(count):

@@ -40,8 +40,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_health")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, postgres_url, recreate_postgres
+
+POSTGRES = postgres_url("bench_health")
 TOKEN = "bench-" + "t" * 40
 SLOW_EVERY, DOWN_EVERY = 50, 33  # 2% slow, ~3% answering 503
 
@@ -150,7 +152,7 @@ def main() -> None:
     server.start()
     ready.wait(30)
     targets = {"sqlite": f"sqlite:///{ROOT / 'var' / 'bench' / 'health.sqlite3'}"}
-    if recreate_postgres():
+    if recreate_postgres(POSTGRES):
         targets["postgres"] = POSTGRES
     else:
         print("postgres: not reachable, skipped")
@@ -216,19 +218,6 @@ def run_backend(backend: str, url: str, ports: list[int], args: Any) -> None:
     for kind in ("day", "usage"):
         if run_child(kind, url, ports, args).wait() != 0:
             raise SystemExit(f"{kind} failed")
-
-
-def recreate_postgres() -> bool:
-    import psycopg
-
-    base, _, dbname = POSTGRES.rpartition("/")
-    try:
-        with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 # --- the children ----------------------------------------------------------------------------

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_live")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, on_each_database, percentiles, postgres_url
+
+POSTGRES = postgres_url("bench_live")
 
 
 def main() -> None:
@@ -33,40 +33,9 @@ def main() -> None:
     if args.child:
         measure(args.child, args.runs, args.lines)
         return
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-    targets = {"sqlite": f"sqlite:///{ROOT / 'var' / 'bench' / 'live_status.sqlite3'}"}
-    if recreate_postgres():
-        targets["postgres"] = POSTGRES
-    else:
-        print("postgres: not reachable, skipped")
-    for name, url in targets.items():
-        if name == "sqlite":
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-        env.pop("REDIS_URL", None)
-        subprocess.run(
-            [sys.executable, __file__, "--child", name, "--runs", str(args.runs),
-             "--lines", str(args.lines)],
-            env=env, check=True, cwd=ROOT,
-        )  # fmt: skip
-
-
-def recreate_postgres() -> bool:
-    import psycopg
-
-    base, _, dbname = POSTGRES.rpartition("/")
-    try:
-        with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-def percentiles(timings: list[float]) -> tuple[float, float]:
-    timings.sort()
-    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
+    on_each_database(
+        __file__, "live_status", POSTGRES, ["--runs", str(args.runs), "--lines", str(args.lines)]
+    )
 
 
 def measure(backend: str, runs: int, lines: int) -> None:

@@ -21,15 +21,15 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_members")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, on_each_database, percentiles, postgres_url
+
+POSTGRES = postgres_url("bench_members")
 
 
 def main() -> None:
@@ -42,40 +42,12 @@ def main() -> None:
     if args.child:
         measure(args.child, args.users, args.runs, args.names)
         return
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-    targets = {"sqlite": f"sqlite:///{ROOT / 'var' / 'bench' / 'members.sqlite3'}"}
-    if recreate_postgres():
-        targets["postgres"] = POSTGRES
-    else:
-        print("postgres: not reachable, skipped")
-    for name, url in targets.items():
-        if name == "sqlite":
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-        env.pop("REDIS_URL", None)
-        subprocess.run(
-            [sys.executable, __file__, "--child", name, "--users", str(args.users),
-             "--runs", str(args.runs), "--names", str(args.names)],
-            env=env, check=True, cwd=ROOT,
-        )  # fmt: skip
-
-
-def recreate_postgres() -> bool:
-    import psycopg
-
-    base, _, dbname = POSTGRES.rpartition("/")
-    try:
-        with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-def percentiles(timings: list[float]) -> tuple[float, float]:
-    timings = sorted(timings)
-    return statistics.median(timings), timings[max(0, int(len(timings) * 0.95) - 1)]
+    on_each_database(
+        __file__,
+        "members",
+        POSTGRES,
+        ["--users", str(args.users), "--runs", str(args.runs), "--names", str(args.names)],
+    )
 
 
 def measure(backend: str, users: int, runs: int, names: int) -> None:

@@ -13,13 +13,14 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_review")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, on_each_database, postgres_url
+
+POSTGRES = postgres_url("bench_review")
 
 
 def main() -> None:
@@ -31,35 +32,9 @@ def main() -> None:
     if args.child:
         measure(args.child, args.rows, args.runs)
         return
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-    targets = {"sqlite": f"sqlite:///{ROOT / 'var' / 'bench' / 'review_queue.sqlite3'}"}
-    if recreate_postgres():
-        targets["postgres"] = POSTGRES
-    else:
-        print("postgres: not reachable, skipped")
-    for name, url in targets.items():
-        if name == "sqlite":
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-        env.pop("REDIS_URL", None)
-        subprocess.run(
-            [sys.executable, __file__, "--child", name, "--rows", str(args.rows),
-             "--runs", str(args.runs)],
-            env=env, check=True, cwd=ROOT,
-        )  # fmt: skip
-
-
-def recreate_postgres() -> bool:
-    import psycopg
-
-    base, _, dbname = POSTGRES.rpartition("/")
-    try:
-        with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    except psycopg.OperationalError:
-        return False
-    return True
+    on_each_database(
+        __file__, "review_queue", POSTGRES, ["--rows", str(args.rows), "--runs", str(args.runs)]
+    )
 
 
 def measure(backend: str, rows: int, runs: int) -> None:
