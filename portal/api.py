@@ -18,6 +18,7 @@ from django.conf import settings
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import JSONParser
 
+from portal.errors import declares_too_much
 from portal.text import check_json
 
 # Deep enough for any hub spec (auth.cilogon.idps[0].allowed_domains[0] is 5).
@@ -42,13 +43,8 @@ class JSONBodyParser(JSONParser):
         context = parser_context or {}
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         request = context.get("request")
-        if limit is not None and request is not None:
-            try:
-                declared = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                declared = 0
-            if declared > limit:
-                raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        if request is not None and declares_too_much(request):
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
         raw = stream.read(limit + 1) if limit is not None else stream.read()
         if limit is not None and len(raw) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")

@@ -25,7 +25,8 @@ def _api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def _too_big(request: HttpRequest) -> bool:
+def declares_too_much(request: HttpRequest) -> bool:
+    """Whether the request's Content-Length is over DATA_UPLOAD_MAX_MEMORY_SIZE."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -62,7 +63,7 @@ class APIErrorMiddleware:
         if response.status_code == 403:
             return permission_denied(request)
         if response.status_code == 400:
-            return _oversize() if _too_big(request) else bad_request(request)
+            return _oversize() if declares_too_much(request) else bad_request(request)
         if response.status_code >= 500:
             return server_error(request)
         return JsonResponse({"detail": response.reason_phrase}, status=response.status_code)
