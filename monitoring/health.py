@@ -43,11 +43,6 @@ class Check:
     error: str = ""
 
 
-def hub_url(hub: Hub) -> str:
-    """Where the portal reaches `hub`, without a trailing slash (one home: Hub.address)."""
-    return hub.address
-
-
 # --- checking (no database) -------------------------------------------------------
 
 
@@ -220,7 +215,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, in
         token, monitors = claim(started, batch=batch)
         if not monitors:
             return totals
-        checks = check_hubs([(m.hub_id, hub_url(m.hub)) for m in monitors])
+        checks = check_hubs([(m.hub_id, m.hub.address) for m in monitors])
         for key, value in record(token, checks, now or timezone.now()).items():
             totals[key] += value
         if now is not None:  # a fixed clock (tests): one pass

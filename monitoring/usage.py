@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from hubs.models import HubSecret
 from hubs.states import HubState
-from monitoring.health import ensure_monitors, hub_url
+from monitoring.health import ensure_monitors
 from monitoring.models import HubMonitor, UsageDay, UsageHour
 
 PAGE = 200  # JupyterHub's largest page (api_page_max_limit's default)
@@ -225,7 +225,7 @@ def poll(*, now: dt.datetime | None = None) -> dict[str, int]:
         HubSecret.objects.filter(key=TOKEN_KEY, hub_id__in=[m.hub_id for m in monitors])
         .values_list("hub_id", "value")
     )  # fmt: skip
-    answers = read_users([(m.hub_id, hub_url(m.hub), tokens[m.hub_id]) for m in monitors])
+    answers = read_users([(m.hub_id, m.hub.address, tokens[m.hub_id]) for m in monitors])
     outcome = {"polled": 0, "failed": 0}
     for monitor in monitors:
         answer = answers.get(monitor.hub_id)

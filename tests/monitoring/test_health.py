@@ -188,4 +188,4 @@ def test_it_stores_a_day_of_checks_in_one_small_row(hub: Hub, httpserver: HTTPSe
 
 def test_it_reads_the_url_from_the_cluster_template(hub: Hub) -> Any:
     hub.cluster.hub_url_template = "https://{hub}.internal.example/"
-    assert health.hub_url(hub) == "https://bcc.internal.example"
+    assert hub.address == "https://bcc.internal.example"
